@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Execute a notebook headless through the evcxr kernel and save the executed copy.
+
+Unlike `jupyter nbconvert --execute`, this prints every failing cell's source and its full
+error output (evcxr's compile errors included) and exits non-zero on the first error.
+
+    run-notebook.py NOTEBOOK --out EXECUTED.ipynb [--timeout SECONDS]
+"""
+import argparse
+import os
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+
+def outputs_text(cell):
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") == "error":
+            parts.append(f"{out.get('ename', '')}: {out.get('evalue', '')}")
+            parts.extend(out.get("traceback", []))
+        else:
+            data = out.get("data", {})
+            if "text/plain" in data:
+                parts.append(data["text/plain"])
+    return "\n".join(parts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("notebook")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    ap.add_argument("--kernel", default="rust")
+    args = ap.parse_args()
+
+    nb = nbformat.read(args.notebook, as_version=4)
+    workdir = os.path.dirname(os.path.abspath(args.notebook))
+    client = NotebookClient(
+        nb,
+        timeout=args.timeout,
+        kernel_name=args.kernel,
+        resources={"metadata": {"path": workdir}},
+        startup_timeout=120,
+    )
+    timings = []
+    started = time.time()
+    failed = None
+
+    # Execute cell by cell so we can time each one and report errors with their source.
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            t0 = time.time()
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError:
+                failed = (index, cell)
+            elapsed = time.time() - t0
+            timings.append((index, elapsed))
+            first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+            print(f"[notebook] cell {index:>2} {elapsed:7.1f}s  {first[:70]}", file=sys.stderr, flush=True)
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                failed = (index, cell)
+            if failed:
+                break
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    nbformat.write(nb, args.out)
+    total = time.time() - started
+    if failed:
+        index, cell = failed
+        print(f"\n[notebook] cell {index} FAILED\n--- source ---\n{cell.source}\n--- output ---\n"
+              f"{outputs_text(cell)}\n", file=sys.stderr)
+        print(f"[notebook] partial executed copy: {args.out}", file=sys.stderr)
+        sys.exit(1)
+    print(f"[notebook] executed {len(timings)} code cells in {total:.1f}s -> {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+//! # genre_nlp
+//!
+//! Classify a movie's genre (27 classes) from its plot summary, and compare text
+//! representations and model families along the way. The modules are the stages of the study,
+//! in the order data flows through them:
+//!
+//! - [`data`]: load Kaggle ` ::: ` files and CSV into a [`data::Dataset`], labels, stratified splits;
+//! - [`text`]: the two text views, `neural_text` (minimal clean) and `classic_text`
+//!   (tokens, stopwords, POS filter, lemmas, learned bigram phrases);
+//! - [`eda`]: summaries returned as polars DataFrames;
+//! - [`display`]: tables that show themselves inline in evcxr notebooks.
+//!
+//! Notebook cells start with `use genre_nlp::prelude::*;`.
+
+pub mod data;
+pub mod display;
+pub mod eda;
+pub mod error;
+pub mod prelude;
+pub mod progress;
+pub mod text;
+
+pub use error::{Error, Result};
+/// Re-exported so notebook cells can name polars types (`genre_nlp::polars::prelude::DataFrame`)
+/// without a second, possibly different, polars version.
+pub use polars;

@@ -1,0 +1,75 @@
+//! Executes the notebooks headless through the real evcxr Jupyter kernel (scripts/run-notebook.py)
+//! and checks what they showed. Needs `scripts/setup` (the README's test command runs it), so
+//! these tests are `#[ignore]`d in a plain `cargo test` and run with `-- --include-ignored`.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `notebook` through scripts/notebook's runner and returns the executed notebook.
+fn execute(notebook: &str) -> Value {
+    let tools = std::env::var("GENRE_NLP_TOOLS").map(PathBuf::from).unwrap_or_else(|_| root().join(".tools"));
+    let python = tools.join("venv/bin/python");
+    assert!(python.exists(), "{} missing: run scripts/setup first (the README's test command does)", python.display());
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("executed.ipynb");
+    let status = Command::new("bash")
+        .arg("-c")
+        .arg(r#"source scripts/env.sh && exec "$VENV/bin/python" scripts/run-notebook.py "$0" --out "$1""#)
+        .arg(notebook)
+        .arg(&out)
+        .current_dir(root())
+        .env("GENRE_NLP_TOOLS", &tools)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{notebook} failed; the cell and its error are printed above");
+    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+}
+
+/// Every output of every code cell, as (cell index, mime type, text).
+fn outputs(nb: &Value) -> Vec<(usize, String, String)> {
+    let mut v = Vec::new();
+    for (i, cell) in nb["cells"].as_array().unwrap().iter().enumerate() {
+        for out in cell["outputs"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+            assert_ne!(out["output_type"], "error", "cell {i} raised: {out}");
+            if let Some(data) = out["data"].as_object() {
+                for (mime, text) in data {
+                    let text = match text {
+                        Value::Array(parts) => parts.iter().filter_map(Value::as_str).collect(),
+                        other => other.as_str().unwrap_or_default().to_string(),
+                    };
+                    v.push((i, mime.clone(), text));
+                }
+            }
+            if let Some(text) = out["text"].as_str() {
+                v.push((i, "stream".into(), text.into()));
+            } else if let Some(parts) = out["text"].as_array() {
+                v.push((i, "stream".into(), parts.iter().filter_map(Value::as_str).collect()));
+            }
+        }
+    }
+    v
+}
+
+#[test]
+#[ignore = "needs scripts/setup (Jupyter + evcxr); run with -- --include-ignored"]
+fn main_notebook_runs_and_shows_the_genre_table() {
+    assert!(Path::new(&root().join("notebook.ipynb")).exists());
+    let nb = execute("notebook.ipynb");
+    let outs = outputs(&nb);
+    let html: Vec<&String> = outs.iter().filter(|o| o.1 == "text/html").map(|o| &o.2).collect();
+    let genre_table = html
+        .iter()
+        .find(|h| h.contains("2110 rows, 27 genres"))
+        .unwrap_or_else(|| panic!("no genre table among {} HTML outputs", html.len()));
+    assert_eq!(genre_table.matches("<tr>").count(), 28, "header + 27 genres");
+    assert!(genre_table.contains("<td>drama</td><td style=\"text-align:right\">522</td>"), "{genre_table}");
+    // The later sections showed their tables too.
+    for needle in ["plot length per genre", "texts occur more than once", "split sides", "most distinctive terms per genre"] {
+        assert!(html.iter().any(|h| h.contains(needle)), "no output mentions {needle:?}");
+    }
+}
