@@ -34,7 +34,10 @@ fn macro_f1(truth: &[usize], pred: &[usize], k: usize) -> (f64, f64) {
 }
 
 fn main() -> Result<()> {
-    let dir = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| "../shared/data/imdb-genre".into());
+    let dir = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "../shared/data/imdb-genre".into());
     let train = Dataset::kaggle(dir.join("train_data.txt"))?;
     let test = Dataset::kaggle(dir.join("test_data_solution.txt"))?;
     let labels = Labels::from_dataset(&train)?;
@@ -43,8 +46,7 @@ fn main() -> Result<()> {
     println!("{:<10} {:>9} {:>9}", "fields", "macro-F1", "accuracy");
     for fields in [TextFields::Plot, TextFields::TitlePlot] {
         let texts = train.text_views(fields);
-        let view = ClassicText::fit(&texts, ClassicConfig::default())?;
-        let docs = view.transform(&texts);
+        let (view, docs) = ClassicText::fit_transform(&texts, ClassicConfig::default())?;
         let mut vocab: HashMap<&str, usize> = HashMap::new();
         for d in &docs {
             for t in d {
@@ -74,7 +76,9 @@ fn main() -> Result<()> {
                             .map(|&w| (counts[c * v + w] / totals[c]).ln())
                             .sum::<f64>()
                 };
-                (0..k).max_by(|&a, &b| score(a).total_cmp(&score(b))).unwrap_or(0)
+                (0..k)
+                    .max_by(|&a, &b| score(a).total_cmp(&score(b)))
+                    .unwrap_or(0)
             })
             .collect();
         let (f1, acc) = macro_f1(&y_test, &pred, k);

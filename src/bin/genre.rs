@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "genre", version, about = "Movie-genre classification from plot summaries")]
+#[command(
+    name = "genre",
+    version,
+    about = "Movie-genre classification from plot summaries"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,7 +42,12 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Ratios train,val,hold.
-        #[arg(long, default_value = "0.8,0.1,0.1", value_delimiter = ',', num_args = 3)]
+        #[arg(
+            long,
+            default_value = "0.8,0.1,0.1",
+            value_delimiter = ',',
+            num_args = 3
+        )]
         ratios: Vec<f64>,
         /// Output folder for the manifest and train.txt / val.txt / hold.txt.
         #[arg(long)]
@@ -50,36 +59,60 @@ enum Command {
 }
 
 fn load(data: &PathBuf, lenient: bool) -> Result<Dataset> {
-    let opts = if lenient { LoadOptions::new().lenient() } else { LoadOptions::new() };
+    let opts = if lenient {
+        LoadOptions::new().lenient()
+    } else {
+        LoadOptions::new()
+    };
     Dataset::load_with(data, opts)
 }
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Eda { data, lenient, top_k, no_terms } => {
+        Command::Eda {
+            data,
+            lenient,
+            top_k,
+            no_terms,
+        } => {
             let ds = load(&data, lenient)?;
             println!("{}\n", ds.summary());
             println!("{}\n", length_stats(&ds)?);
             println!("{}\n", duplicate_texts(&ds)?);
             if !no_terms && ds.is_labelled() {
                 let texts = ds.text_views(TextFields::default());
-                let classic = ClassicText::fit(&texts, ClassicConfig::default())?;
-                let docs = classic.transform(&texts);
+                let (_, docs) = ClassicText::fit_transform(&texts, ClassicConfig::default())?;
                 let terms = top_terms(&ds, &docs, top_k, 500.0)?;
                 println!("{}", top_terms_wide(&terms)?.max_rows(1000));
             }
         }
-        Command::Split { data, seed, ratios, out, lenient } => {
+        Command::Split {
+            data,
+            seed,
+            ratios,
+            out,
+            lenient,
+        } => {
             let ds = load(&data, lenient)?;
-            let cfg = SplitConfig::default().ratios(ratios[0], ratios[1], ratios[2]).seed(seed);
+            let cfg = SplitConfig::default()
+                .ratios(ratios[0], ratios[1], ratios[2])
+                .seed(seed);
             let split = ds.split(cfg)?;
             let manifest = split.manifest.write(&out)?;
-            for (name, side) in [("train", &split.train), ("val", &split.val), ("hold", &split.hold)] {
+            for (name, side) in [
+                ("train", &split.train),
+                ("val", &split.val),
+                ("hold", &split.hold),
+            ] {
                 let path = out.join(format!("{name}.txt"));
                 side.write_kaggle(&path)?;
                 println!("{name:>5}: {:>6} rows -> {}", side.len(), path.display());
             }
-            println!("manifest: {} (split sha256 {})", manifest.display(), split.manifest.split_sha256);
+            println!(
+                "manifest: {} (split sha256 {})",
+                manifest.display(),
+                split.manifest.split_sha256
+            );
         }
     }
     Ok(())

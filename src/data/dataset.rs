@@ -99,18 +99,32 @@ impl fmt::Display for LoadReport {
             write!(f, "\n  line {}: {}", s.line, s.reason)?;
         }
         if self.skipped.len() > Self::EXAMPLES {
-            write!(f, "\n  ... and {} more (see LoadReport::skipped)", self.skipped.len() - Self::EXAMPLES)?;
+            write!(
+                f,
+                "\n  ... and {} more (see LoadReport::skipped)",
+                self.skipped.len() - Self::EXAMPLES
+            )?;
         }
         Ok(())
     }
 }
 
-/// Plot summaries with their genre: a polars DataFrame with columns `id` (u64), `title`,
-/// `text` (the plot), `genre` (null when unlabelled) and `line` (u32, where the row sits in
-/// its source file, so any later error can point back at it).
+/// Plot summaries with their genre, one row per movie: `id`, `title`, `text` (the plot),
+/// `genre` (`None` when unlabelled) and `line` (where the row sits in its source file, so any
+/// later error can point back at it). [`Dataset::df`] gives the rows as a polars DataFrame with
+/// those five columns.
+///
+/// The rows are held as plain Rust columns and the DataFrame is built on demand: in an evcxr
+/// notebook every cell is linked as its own library with its own copy of polars' global hash
+/// seed, so a DataFrame kept from one cell to the next cannot find its columns by name any more
+/// (seen with polars 0.55). Build DataFrames in the cell that uses them.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    df: DataFrame,
+    ids: Vec<u64>,
+    titles: Vec<String>,
+    texts: Vec<String>,
+    genres: Vec<Option<String>>,
+    lines: Vec<u32>,
     report: LoadReport,
 }
 
@@ -151,52 +165,102 @@ impl Dataset {
         };
         let report = LoadReport {
             path: Some(path.to_path_buf()),
-            format: if format == SourceFormat::Csv { SourceFormat::Csv } else { SourceFormat::Kaggle },
+            format: if format == SourceFormat::Csv {
+                SourceFormat::Csv
+            } else {
+                SourceFormat::Kaggle
+            },
             rows: raw.ids.len(),
             skipped: raw.skipped.clone(),
         };
         if !report.skipped.is_empty() {
             eprintln!("warning: {report}");
         }
-        let df = raw.into_frame()?;
-        Ok(Dataset { df, report })
-    }
-
-    /// Builds a dataset from a DataFrame with the columns `id` (u64), `title`, `text`,
-    /// `genre` (string, may be null) and `line` (u32); `title` and `line` may be absent.
-    pub fn from_df(df: DataFrame) -> Result<Self> {
-        let height = df.height();
-        let get = |name: &str| df.column(name).ok().cloned();
-        let missing = |name: &str| Error::Config(format!("DataFrame lacks column `{name}`"));
-        let id = get("id").ok_or_else(|| missing("id"))?.cast(&DataType::UInt64)?;
-        let text = get("text").ok_or_else(|| missing("text"))?.cast(&DataType::String)?;
-        let genre = match get("genre") {
-            Some(c) => c.cast(&DataType::String)?,
-            None => Column::full_null("genre".into(), height, &DataType::String),
-        };
-        let title = match get("title") {
-            Some(c) => c.cast(&DataType::String)?,
-            None => Column::new("title".into(), vec![""; height]),
-        };
-        let line = match get("line") {
-            Some(c) => c.cast(&DataType::UInt32)?,
-            None => Column::new("line".into(), (1..=height as u32).collect::<Vec<_>>()),
-        };
-        let df = DataFrame::new(height, vec![id, title, text, genre, line])?;
         Ok(Dataset {
-            report: LoadReport { path: None, format: SourceFormat::Memory, rows: height, skipped: vec![] },
-            df,
+            ids: raw.ids,
+            titles: raw.titles,
+            texts: raw.texts,
+            genres: raw.genres,
+            lines: raw.lines,
+            report,
         })
     }
 
-    /// The backing DataFrame (`id, title, text, genre, line`).
-    pub fn df(&self) -> &DataFrame {
-        &self.df
+    /// Builds a dataset from a DataFrame with the columns `id` (integer), `text`, and optionally
+    /// `title`, `genre` (string, may be null) and `line`; other columns are ignored.
+    pub fn from_df(df: &DataFrame) -> Result<Self> {
+        let height = df.height();
+        let missing = |name: &str| Error::Config(format!("DataFrame lacks column `{name}`"));
+        let strings = |name: &str| -> Result<Option<Vec<Option<String>>>> {
+            match df.column(name) {
+                Ok(c) => {
+                    let c = c.cast(&DataType::String)?;
+                    Ok(Some(
+                        c.str()?.iter().map(|v| v.map(str::to_string)).collect(),
+                    ))
+                }
+                Err(_) => Ok(None),
+            }
+        };
+        let ids: Vec<u64> = {
+            let c = df
+                .column("id")
+                .map_err(|_| missing("id"))?
+                .cast(&DataType::UInt64)?;
+            let ca = c.u64()?;
+            if ca.null_count() > 0 {
+                return Err(Error::Config("column `id` has nulls".into()));
+            }
+            ca.iter().flatten().collect()
+        };
+        let texts: Vec<String> = strings("text")?
+            .ok_or_else(|| missing("text"))?
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect();
+        let titles: Vec<String> = strings("title")?
+            .map(|v| v.into_iter().map(Option::unwrap_or_default).collect())
+            .unwrap_or_else(|| vec![String::new(); height]);
+        let genres = strings("genre")?.unwrap_or_else(|| vec![None; height]);
+        let lines: Vec<u32> = match df.column("line") {
+            Ok(c) => c
+                .cast(&DataType::UInt32)?
+                .u32()?
+                .iter()
+                .map(|v| v.unwrap_or(0))
+                .collect(),
+            Err(_) => (1..=height as u32).collect(),
+        };
+        Ok(Dataset {
+            ids,
+            titles,
+            texts,
+            genres,
+            lines,
+            report: LoadReport {
+                path: None,
+                format: SourceFormat::Memory,
+                rows: height,
+                skipped: vec![],
+            },
+        })
     }
 
-    /// Consumes the dataset and returns its DataFrame.
-    pub fn into_df(self) -> DataFrame {
-        self.df
+    /// The rows as a polars DataFrame: `id` (u64), `title`, `text`, `genre` (null when
+    /// unlabelled), `line` (u32). Built anew on each call.
+    pub fn df(&self) -> DataFrame {
+        let n = self.len();
+        DataFrame::new(
+            n,
+            vec![
+                Column::new("id".into(), &self.ids),
+                Column::new("title".into(), &self.titles),
+                Column::new("text".into(), &self.texts),
+                Column::new("genre".into(), &self.genres),
+                Column::new("line".into(), &self.lines),
+            ],
+        )
+        .expect("five columns of equal length")
     }
 
     /// What loading did: source, format, rows kept, records skipped.
@@ -211,64 +275,65 @@ impl Dataset {
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.df.height()
+        self.ids.len()
     }
 
     /// True when there are no rows.
     pub fn is_empty(&self) -> bool {
-        self.df.height() == 0
+        self.ids.is_empty()
     }
 
     /// True when every row has a genre.
     pub fn is_labelled(&self) -> bool {
-        self.len() > 0 && self.col("genre").null_count() == 0
-    }
-
-    fn col(&self, name: &str) -> &Column {
-        // The schema is fixed by every constructor, so the column exists with the right type.
-        self.df.column(name).expect("Dataset frames always hold their five columns")
-    }
-
-    fn strs(&self, name: &str) -> Vec<&str> {
-        let ca = self.col(name).str().expect("string column");
-        ca.iter().map(|v| v.unwrap_or("")).collect()
+        !self.is_empty() && self.genres.iter().all(Option::is_some)
     }
 
     /// Row ids, in row order.
     pub fn ids(&self) -> Vec<u64> {
-        let ca = self.col("id").u64().expect("u64 column");
-        ca.iter().map(|v| v.unwrap_or(0)).collect()
+        self.ids.clone()
     }
 
     /// Titles, in row order (empty where the source had none).
     pub fn titles(&self) -> Vec<&str> {
-        self.strs("title")
+        self.titles.iter().map(String::as_str).collect()
     }
 
     /// Plot summaries, in row order.
     pub fn texts(&self) -> Vec<&str> {
-        self.strs("text")
+        self.texts.iter().map(String::as_str).collect()
     }
 
     /// Genres in row order, `None` for an unlabelled row.
     pub fn genres(&self) -> Vec<Option<&str>> {
-        let ca = self.col("genre").str().expect("string column");
-        ca.iter().collect()
+        self.genres.iter().map(Option::as_deref).collect()
     }
 
     /// 1-based source line of each row.
     pub fn lines(&self) -> Vec<usize> {
-        let ca = self.col("line").u32().expect("u32 column");
-        ca.iter().map(|v| v.unwrap_or(0) as usize).collect()
+        self.lines.iter().map(|&l| l as usize).collect()
     }
 
-    /// The rows at `indices`, in that order (a split side, a resample).
+    /// The rows at `indices`, in that order (a split side, a resample). An index out of range
+    /// is an error.
     pub fn take(&self, indices: &[usize]) -> Result<Dataset> {
-        let idx: Vec<IdxSize> = indices.iter().map(|&i| i as IdxSize).collect();
-        let idx = IdxCa::from_vec("idx".into(), idx);
-        let df = self.df.take(&idx)?;
-        let report = LoadReport { rows: df.height(), skipped: vec![], ..self.report.clone() };
-        Ok(Dataset { df, report })
+        if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
+            return Err(Error::Config(format!(
+                "row {bad} out of range for {} rows",
+                self.len()
+            )));
+        }
+        Ok(Dataset {
+            ids: indices.iter().map(|&i| self.ids[i]).collect(),
+            titles: indices.iter().map(|&i| self.titles[i].clone()).collect(),
+            texts: indices.iter().map(|&i| self.texts[i].clone()).collect(),
+            genres: indices.iter().map(|&i| self.genres[i].clone()).collect(),
+            lines: indices.iter().map(|&i| self.lines[i]).collect(),
+            report: LoadReport {
+                rows: indices.len(),
+                skipped: vec![],
+                ..self.report.clone()
+            },
+        })
     }
 
     /// `n` rows drawn with replacement from this dataset's real rows, seeded; ids are
@@ -281,7 +346,7 @@ impl Dataset {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let idx: Vec<usize> = (0..n).map(|_| rng.random_range(0..self.len())).collect();
         let mut out = self.take(&idx)?;
-        out.df.with_column(Column::new("id".into(), (1..=n as u64).collect::<Vec<_>>()))?;
+        out.ids = (1..=n as u64).collect();
         out.report.path = None;
         out.report.format = SourceFormat::Memory;
         Ok(out)
@@ -324,14 +389,22 @@ impl Dataset {
 
     /// Where row `i` came from, as `file:line` (for error messages).
     pub fn locate(&self, i: usize) -> (PathBuf, usize) {
-        let path = self.report.path.clone().unwrap_or_else(|| PathBuf::from("<memory>"));
-        let line = self.lines().get(i).copied().unwrap_or(i + 1);
+        let path = self
+            .report
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("<memory>"));
+        let line = self.lines.get(i).map(|&l| l as usize).unwrap_or(i + 1);
         (path, line)
     }
 
     /// Shows the first rows inline in a notebook.
     pub fn head(&self, n: usize) -> Table {
-        Table::new(self.df.head(Some(n))).title(format!("first {} of {} rows", n.min(self.len()), self.len()))
+        Table::new(self.df().head(Some(n))).title(format!(
+            "first {} of {} rows",
+            n.min(self.len()),
+            self.len()
+        ))
     }
 
     /// Lets evcxr show a dataset as its first rows.

@@ -31,7 +31,11 @@ impl Labels {
     pub fn from_names<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Self {
         let set: BTreeSet<String> = names.into_iter().map(|s| s.as_ref().to_string()).collect();
         let names: Vec<String> = set.into_iter().collect();
-        let index = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
         Labels { names, index }
     }
 
@@ -40,7 +44,11 @@ impl Labels {
         let genres = ds.genres();
         if let Some(i) = genres.iter().position(Option::is_none) {
             let (path, line) = ds.locate(i);
-            return Err(Error::Parse { path, line, message: "row has no genre; labels need a labelled dataset".into() });
+            return Err(Error::Parse {
+                path,
+                line,
+                message: "row has no genre; labels need a labelled dataset".into(),
+            });
         }
         Ok(Self::from_names(genres.into_iter().flatten()))
     }
@@ -79,7 +87,11 @@ impl Labels {
             match g {
                 None => {
                     let (path, line) = ds.locate(i);
-                    return Err(Error::Parse { path, line, message: "row has no genre".into() });
+                    return Err(Error::Parse {
+                        path,
+                        line,
+                        message: "row has no genre".into(),
+                    });
                 }
                 Some(g) => match self.index(g) {
                     Some(k) => out.push(k),
@@ -92,7 +104,12 @@ impl Labels {
 
     fn unknown(&self, ds: &Dataset, i: usize, genre: &str) -> Error {
         let (path, line) = ds.locate(i);
-        Error::UnknownLabel { path, line, genre: genre.to_string(), known: self.names.join(", ") }
+        Error::UnknownLabel {
+            path,
+            line,
+            genre: genre.to_string(),
+            known: self.names.join(", "),
+        }
     }
 
     /// Keeps the rows whose genre is known. Strict mode fails on the first unknown genre;
@@ -109,18 +126,29 @@ impl Labels {
                     reason: format!("genre `{g}` was never seen in training"),
                 }),
                 Some((g, None)) => return Err(self.unknown(ds, i, g)),
-                None if mode == Mode::Lenient => {
-                    skipped.push(Skipped { line: lines[i], reason: "row has no genre".into() })
-                }
+                None if mode == Mode::Lenient => skipped.push(Skipped {
+                    line: lines[i],
+                    reason: "row has no genre".into(),
+                }),
                 None => {
                     let (path, line) = ds.locate(i);
-                    return Err(Error::Parse { path, line, message: "row has no genre".into() });
+                    return Err(Error::Parse {
+                        path,
+                        line,
+                        message: "row has no genre".into(),
+                    });
                 }
             }
         }
         if !skipped.is_empty() {
-            let name = ds.source().map(|p| p.display().to_string()).unwrap_or_default();
-            eprintln!("warning: {name}: {} rows with genres unknown to the model skipped", skipped.len());
+            let name = ds
+                .source()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            eprintln!(
+                "warning: {name}: {} rows with genres unknown to the model skipped",
+                skipped.len()
+            );
         }
         Ok((ds.take(&keep)?, skipped))
     }

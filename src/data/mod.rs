@@ -7,7 +7,7 @@ mod read;
 mod split;
 mod write;
 
-pub use dataset::{Dataset, LoadOptions, LoadReport, Mode, SourceFormat, Skipped};
+pub use dataset::{Dataset, LoadOptions, LoadReport, Mode, Skipped, SourceFormat};
 pub use labels::Labels;
 pub use split::{RareGenre, Side, Split, SplitConfig, SplitManifest};
 

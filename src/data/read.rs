@@ -2,7 +2,6 @@
 
 use super::dataset::{Mode, Skipped};
 use crate::error::{Error, Result};
-use polars::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -22,26 +21,19 @@ pub(crate) struct RawRows {
 }
 
 impl RawRows {
-    pub fn into_frame(self) -> Result<DataFrame> {
-        let n = self.ids.len();
-        Ok(DataFrame::new(
-            n,
-            vec![
-                Column::new("id".into(), self.ids),
-                Column::new("title".into(), self.titles),
-                Column::new("text".into(), self.texts),
-                Column::new("genre".into(), self.genres),
-                Column::new("line".into(), self.lines),
-            ],
-        )?)
-    }
-
     /// Records a problem: an error in strict mode, a skipped line in lenient mode.
     fn reject(&mut self, path: &Path, mode: Mode, line: usize, message: String) -> Result<()> {
         match mode {
-            Mode::Strict => Err(Error::Parse { path: path.to_path_buf(), line, message }),
+            Mode::Strict => Err(Error::Parse {
+                path: path.to_path_buf(),
+                line,
+                message,
+            }),
             Mode::Lenient => {
-                self.skipped.push(Skipped { line, reason: message });
+                self.skipped.push(Skipped {
+                    line,
+                    reason: message,
+                });
                 Ok(())
             }
         }
@@ -94,7 +86,10 @@ pub(crate) fn read_kaggle(path: &Path, mode: Mode) -> Result<RawRows> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     // A final newline and trailing blank lines end the file; they are not records.
-    while lines.last().is_some_and(|l| l.iter().all(u8::is_ascii_whitespace)) {
+    while lines
+        .last()
+        .is_some_and(|l| l.iter().all(u8::is_ascii_whitespace))
+    {
         lines.pop();
     }
     let mut rows = RawRows::default();
@@ -161,7 +156,10 @@ pub(crate) fn read_csv(path: &Path, mode: Mode) -> Result<RawRows> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let headers = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| csv_error(path, e))?
+        .clone();
     let names: Vec<String> = headers
         .iter()
         .map(|h| String::from_utf8_lossy(h).trim().to_ascii_lowercase())
@@ -170,7 +168,10 @@ pub(crate) fn read_csv(path: &Path, mode: Mode) -> Result<RawRows> {
     let Some(text_col) = find("text") else {
         return Err(Error::Format {
             path: path.to_path_buf(),
-            message: format!("missing column `text` (header line 1 has: {})", names.join(", ")),
+            message: format!(
+                "missing column `text` (header line 1 has: {})",
+                names.join(", ")
+            ),
         });
     };
     let (genre_col, id_col, title_col) = (find("genre"), find("id"), find("title"));
@@ -194,7 +195,11 @@ pub(crate) fn read_csv(path: &Path, mode: Mode) -> Result<RawRows> {
             continue;
         }
         if record.len() != names.len() {
-            let msg = format!("expected {} fields like the header, found {}", names.len(), record.len());
+            let msg = format!(
+                "expected {} fields like the header, found {}",
+                names.len(),
+                record.len()
+            );
             rows.reject(path, mode, line, msg)?;
             continue;
         }
@@ -204,7 +209,11 @@ pub(crate) fn read_csv(path: &Path, mode: Mode) -> Result<RawRows> {
             match std::str::from_utf8(f) {
                 Ok(s) => fields.push(s),
                 Err(e) => {
-                    bad = Some(format!("field `{}`: invalid UTF-8 at byte {}", names[k], e.valid_up_to() + 1));
+                    bad = Some(format!(
+                        "field `{}`: invalid UTF-8 at byte {}",
+                        names[k],
+                        e.valid_up_to() + 1
+                    ));
                     break;
                 }
             }
@@ -246,5 +255,9 @@ pub(crate) fn read_csv(path: &Path, mode: Mode) -> Result<RawRows> {
 
 fn csv_error(path: &Path, e: csv::Error) -> Error {
     let line = e.position().map(|p| p.line() as usize).unwrap_or(1);
-    Error::Parse { path: path.to_path_buf(), line, message: e.to_string() }
+    Error::Parse {
+        path: path.to_path_buf(),
+        line,
+        message: e.to_string(),
+    }
 }

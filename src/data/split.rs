@@ -6,11 +6,11 @@ use super::labels::Labels;
 use crate::display::Table;
 use crate::error::{Error, Result};
 use polars::prelude::{Column, DataFrame};
-use std::collections::BTreeSet;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// One side of a split.
@@ -40,7 +40,12 @@ pub struct SplitConfig {
 
 impl Default for SplitConfig {
     fn default() -> Self {
-        SplitConfig { train: 0.8, val: 0.1, hold: 0.1, seed: 42 }
+        SplitConfig {
+            train: 0.8,
+            val: 0.1,
+            hold: 0.1,
+            seed: 42,
+        }
     }
 }
 
@@ -62,10 +67,14 @@ impl SplitConfig {
     fn validate(&self) -> Result<()> {
         let r = [self.train, self.val, self.hold];
         if r.iter().any(|x| !x.is_finite() || *x < 0.0 || *x > 1.0) || self.train <= 0.0 {
-            return Err(Error::Config(format!("split ratios must be in [0, 1] with train > 0, got {r:?}")));
+            return Err(Error::Config(format!(
+                "split ratios must be in [0, 1] with train > 0, got {r:?}"
+            )));
         }
         if (r.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
-            return Err(Error::Config(format!("split ratios must sum to 1, got {r:?}")));
+            return Err(Error::Config(format!(
+                "split ratios must sum to 1, got {r:?}"
+            )));
         }
         Ok(())
     }
@@ -115,7 +124,11 @@ impl SplitManifest {
     pub fn write(&self, dir: impl AsRef<Path>) -> Result<PathBuf> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let path = dir.join(format!("split-seed{}-{}.json", self.seed, &self.split_sha256[..12]));
+        let path = dir.join(format!(
+            "split-seed{}-{}.json",
+            self.seed,
+            &self.split_sha256[..12]
+        ));
         let mut json = serde_json::to_string_pretty(self)?;
         json.push('\n');
         std::fs::write(&path, json).map_err(|e| Error::io(&path, e))?;
@@ -155,14 +168,32 @@ impl Split {
     pub fn sizes(&self) -> Table {
         let sides = [&self.train, &self.val, &self.hold];
         let total = sides.iter().map(|s| s.len()).sum::<usize>().max(1) as f64;
-        let genres = |d: &Dataset| d.genres().into_iter().flatten().collect::<BTreeSet<_>>().len() as u32;
+        let genres = |d: &Dataset| {
+            d.genres()
+                .into_iter()
+                .flatten()
+                .collect::<BTreeSet<_>>()
+                .len() as u32
+        };
         let df = DataFrame::new(
             3,
             vec![
                 Column::new("side".into(), ["train", "val", "hold"]),
-                Column::new("rows".into(), sides.iter().map(|s| s.len() as u32).collect::<Vec<_>>()),
-                Column::new("share_pct".into(), sides.iter().map(|s| 100.0 * s.len() as f64 / total).collect::<Vec<_>>()),
-                Column::new("genres".into(), sides.iter().map(|s| genres(s)).collect::<Vec<_>>()),
+                Column::new(
+                    "rows".into(),
+                    sides.iter().map(|s| s.len() as u32).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "share_pct".into(),
+                    sides
+                        .iter()
+                        .map(|s| 100.0 * s.len() as f64 / total)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "genres".into(),
+                    sides.iter().map(|s| genres(s)).collect::<Vec<_>>(),
+                ),
             ],
         )
         .expect("four columns of three rows");
@@ -182,7 +213,10 @@ impl Split {
 /// Per-genre side sizes: at least one row per side with a positive ratio when the genre has
 /// enough rows, training first.
 fn side_sizes(n: usize, cfg: &SplitConfig) -> [usize; 3] {
-    let sides_wanted = [cfg.train, cfg.val, cfg.hold].iter().filter(|r| **r > 0.0).count();
+    let sides_wanted = [cfg.train, cfg.val, cfg.hold]
+        .iter()
+        .filter(|r| **r > 0.0)
+        .count();
     let round = |r: f64| (n as f64 * r).round() as usize;
     let mut val = round(cfg.val);
     let mut hold = round(cfg.hold);
@@ -263,7 +297,10 @@ impl Dataset {
             s.sort_unstable();
         }
         let ids = self.ids();
-        let side_ids: Vec<Vec<u64>> = sides.iter().map(|s| s.iter().map(|&i| ids[i]).collect()).collect();
+        let side_ids: Vec<Vec<u64>> = sides
+            .iter()
+            .map(|s| s.iter().map(|&i| ids[i]).collect())
+            .collect();
         let mut h = Sha256::new();
         for (name, list) in ["train", "val", "hold"].iter().zip(&side_ids) {
             h.update(name.as_bytes());
@@ -290,8 +327,11 @@ impl Dataset {
             hold: side_ids[2].clone(),
         };
         if !manifest.rare_genres.is_empty() {
-            let list: Vec<String> =
-                manifest.rare_genres.iter().map(|r| format!("{} ({} rows)", r.genre, r.rows)).collect();
+            let list: Vec<String> = manifest
+                .rare_genres
+                .iter()
+                .map(|r| format!("{} ({} rows)", r.genre, r.rows))
+                .collect();
             eprintln!("note: too rare for every split side: {}", list.join(", "));
         }
         Ok(Split {
@@ -324,9 +364,21 @@ mod tests {
 
     #[test]
     fn bad_ratios_are_rejected() {
-        assert!(SplitConfig::default().ratios(0.8, 0.1, 0.2).validate().is_err());
-        assert!(SplitConfig::default().ratios(0.0, 0.5, 0.5).validate().is_err());
-        assert!(SplitConfig::default().ratios(1.1, -0.1, 0.0).validate().is_err());
-        assert!(SplitConfig::default().ratios(0.7, 0.2, 0.1).validate().is_ok());
+        assert!(SplitConfig::default()
+            .ratios(0.8, 0.1, 0.2)
+            .validate()
+            .is_err());
+        assert!(SplitConfig::default()
+            .ratios(0.0, 0.5, 0.5)
+            .validate()
+            .is_err());
+        assert!(SplitConfig::default()
+            .ratios(1.1, -0.1, 0.0)
+            .validate()
+            .is_err());
+        assert!(SplitConfig::default()
+            .ratios(0.7, 0.2, 0.1)
+            .validate()
+            .is_ok());
     }
 }

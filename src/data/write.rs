@@ -21,7 +21,14 @@ pub(crate) fn write_kaggle(ds: &Dataset, path: &Path) -> Result<()> {
     let (ids, titles, texts, genres) = (ds.ids(), ds.titles(), ds.texts(), ds.genres());
     for i in 0..ds.len() {
         let r = if labelled {
-            writeln!(out, "{}{SEP}{}{SEP}{}{SEP}{}", ids[i], titles[i], genres[i].unwrap_or(""), texts[i])
+            writeln!(
+                out,
+                "{}{SEP}{}{SEP}{}{SEP}{}",
+                ids[i],
+                titles[i],
+                genres[i].unwrap_or(""),
+                texts[i]
+            )
         } else {
             writeln!(out, "{}{SEP}{}{SEP}{}", ids[i], titles[i], texts[i])
         };
@@ -35,11 +42,13 @@ pub(crate) fn write_csv(ds: &Dataset, path: &Path) -> Result<()> {
     let out = create(path)?;
     let mut w = csv::Writer::from_writer(out);
     let io = |e: csv::Error| Error::io(path, std::io::Error::other(e.to_string()));
-    w.write_record(["id", "title", "text", "genre"]).map_err(io)?;
+    w.write_record(["id", "title", "text", "genre"])
+        .map_err(io)?;
     let (ids, titles, texts, genres) = (ds.ids(), ds.titles(), ds.texts(), ds.genres());
     for i in 0..ds.len() {
         let id = ids[i].to_string();
-        w.write_record([id.as_str(), titles[i], texts[i], genres[i].unwrap_or("")]).map_err(io)?;
+        w.write_record([id.as_str(), titles[i], texts[i], genres[i].unwrap_or("")])
+            .map_err(io)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }

@@ -57,8 +57,18 @@ pub fn length_stats(ds: &Dataset) -> Result<Table> {
             c.push(v);
         }
     }
-    let names_of = ["chars_mean", "chars_median", "chars_min", "chars_max", "tokens_mean", "tokens_median"];
-    let mut columns = vec![Column::new("genre".into(), names), Column::new("rows".into(), rows)];
+    let names_of = [
+        "chars_mean",
+        "chars_median",
+        "chars_min",
+        "chars_max",
+        "tokens_mean",
+        "tokens_median",
+    ];
+    let mut columns = vec![
+        Column::new("genre".into(), names),
+        Column::new("rows".into(), rows),
+    ];
     for (name, c) in names_of.iter().zip(cols) {
         columns.push(Column::new((*name).into(), c));
     }
@@ -77,15 +87,33 @@ pub fn duplicate_texts(ds: &Dataset) -> Result<Table> {
     }
     let mut dups: Vec<Vec<usize>> = groups.into_values().filter(|v| v.len() > 1).collect();
     dups.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
-    let text: Vec<String> = dups.iter().map(|g| texts[g[0]].chars().take(80).collect()).collect();
+    let text: Vec<String> = dups
+        .iter()
+        .map(|g| texts[g[0]].chars().take(80).collect())
+        .collect();
     let copies: Vec<u32> = dups.iter().map(|g| g.len() as u32).collect();
-    let id_list: Vec<String> =
-        dups.iter().map(|g| g.iter().map(|&i| ids[i].to_string()).collect::<Vec<_>>().join(", ")).collect();
+    let id_list: Vec<String> = dups
+        .iter()
+        .map(|g| {
+            g.iter()
+                .map(|&i| ids[i].to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect();
     let genre_list: Vec<String> = dups
         .iter()
-        .map(|g| g.iter().map(|&i| genres[i].unwrap_or("?")).collect::<Vec<_>>().join(", "))
+        .map(|g| {
+            g.iter()
+                .map(|&i| genres[i].unwrap_or("?"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .collect();
-    let conflict: Vec<bool> = dups.iter().map(|g| g.iter().any(|&i| genres[i] != genres[g[0]])).collect();
+    let conflict: Vec<bool> = dups
+        .iter()
+        .map(|g| g.iter().any(|&i| genres[i] != genres[g[0]]))
+        .collect();
     let df = DataFrame::new(
         dups.len(),
         vec![
@@ -104,9 +132,18 @@ pub fn duplicate_texts(ds: &Dataset) -> Result<Table> {
 /// token lists of `ds`'s rows (for example the `classic_text` view), in row order. The prior is
 /// the corpus frequency of each term scaled to `prior_strength` pseudo-counts (500 is typical).
 /// Columns: `genre`, `rank`, `term`, `z` (log-odds z-score), `count` (uses in the genre).
-pub fn top_terms(ds: &Dataset, docs: &[Vec<String>], k: usize, prior_strength: f64) -> Result<Table> {
+pub fn top_terms(
+    ds: &Dataset,
+    docs: &[Vec<String>],
+    k: usize,
+    prior_strength: f64,
+) -> Result<Table> {
     if docs.len() != ds.len() {
-        return Err(Error::Config(format!("top_terms: {} token lists for {} rows", docs.len(), ds.len())));
+        return Err(Error::Config(format!(
+            "top_terms: {} token lists for {} rows",
+            docs.len(),
+            ds.len()
+        )));
     }
     let labels = Labels::from_dataset(ds)?;
     let codes = labels.encode(ds)?;
@@ -127,13 +164,16 @@ pub fn top_terms(ds: &Dataset, docs: &[Vec<String>], k: usize, prior_strength: f
         }
     }
     let all_total: f64 = totals.iter().sum();
-    let term_total: Vec<f64> = (0..v).map(|w| (0..g).map(|c| counts[c * v + w]).sum()).collect();
+    let term_total: Vec<f64> = (0..v)
+        .map(|w| (0..g).map(|c| counts[c * v + w]).sum())
+        .collect();
     let mut terms: Vec<&str> = vec![""; v];
     for (t, &i) in &vocab {
         terms[i] = t;
     }
     let a0 = prior_strength.max(1e-9);
-    let (mut out_g, mut out_rank, mut out_term, mut out_z, mut out_n) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut out_g, mut out_rank, mut out_term, mut out_z, mut out_n) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for c in 0..g {
         let n_g = totals[c];
         let n_r = all_total - n_g;
@@ -168,7 +208,9 @@ pub fn top_terms(ds: &Dataset, docs: &[Vec<String>], k: usize, prior_strength: f
             Column::new("count".into(), out_n),
         ],
     )?;
-    Ok(Table::new(df).title(format!("top {k} terms per genre (log-odds z, informative Dirichlet prior)")))
+    Ok(Table::new(df).title(format!(
+        "top {k} terms per genre (log-odds z, informative Dirichlet prior)"
+    )))
 }
 
 /// `top_terms` pivoted for reading: one row per genre, its terms joined by spaces.
@@ -178,7 +220,10 @@ pub fn top_terms_wide(table: &Table) -> Result<Table> {
     let mut order: Vec<String> = Vec::new();
     let mut joined: HashMap<String, Vec<String>> = HashMap::new();
     for (g, t) in genre.iter().zip(term.iter()) {
-        let (g, t) = (g.unwrap_or_default().to_string(), t.unwrap_or_default().to_string());
+        let (g, t) = (
+            g.unwrap_or_default().to_string(),
+            t.unwrap_or_default().to_string(),
+        );
         if !joined.contains_key(&g) {
             order.push(g.clone());
         }
@@ -187,7 +232,10 @@ pub fn top_terms_wide(table: &Table) -> Result<Table> {
     let terms: Vec<String> = order.iter().map(|g| joined[g].join(" ")).collect();
     let df = DataFrame::new(
         order.len(),
-        vec![Column::new("genre".into(), order.clone()), Column::new("top_terms".into(), terms)],
+        vec![
+            Column::new("genre".into(), order.clone()),
+            Column::new("top_terms".into(), terms),
+        ],
     )?;
     Ok(Table::new(df).title("most distinctive terms per genre"))
 }
@@ -201,18 +249,37 @@ mod tests {
             5,
             vec![
                 Column::new("id".into(), [1u64, 2, 3, 4, 5]),
-                Column::new("text".into(), ["a cowboy rides", "the sheriff rides", "a robot dreams", "a cowboy rides", "ships fly"]),
-                Column::new("genre".into(), ["western", "western", "sci-fi", "comedy", "sci-fi"]),
+                Column::new(
+                    "text".into(),
+                    [
+                        "a cowboy rides",
+                        "the sheriff rides",
+                        "a robot dreams",
+                        "a cowboy rides",
+                        "ships fly",
+                    ],
+                ),
+                Column::new(
+                    "genre".into(),
+                    ["western", "western", "sci-fi", "comedy", "sci-fi"],
+                ),
             ],
         )
         .unwrap();
-        Dataset::from_df(df).unwrap()
+        Dataset::from_df(&df).unwrap()
     }
 
     #[test]
     fn lengths_per_genre_and_overall() {
         let t = length_stats(&tiny()).unwrap();
-        let genres: Vec<&str> = t.column("genre").unwrap().str().unwrap().iter().flatten().collect();
+        let genres: Vec<&str> = t
+            .column("genre")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
         assert_eq!(genres, ["sci-fi", "western", "comedy", "(all)"]);
         let chars = t.column("chars_max").unwrap().f64().unwrap();
         assert_eq!(chars.get(1), Some(17.0)); // "the sheriff rides"
@@ -226,36 +293,65 @@ mod tests {
         let t = duplicate_texts(&tiny()).unwrap();
         assert_eq!(t.height(), 1);
         assert_eq!(t.column("ids").unwrap().str().unwrap().get(0), Some("1, 4"));
-        assert_eq!(t.column("genres").unwrap().str().unwrap().get(0), Some("western, comedy"));
-        assert_eq!(t.column("conflicting_genres").unwrap().bool().unwrap().get(0), Some(true));
+        assert_eq!(
+            t.column("genres").unwrap().str().unwrap().get(0),
+            Some("western, comedy")
+        );
+        assert_eq!(
+            t.column("conflicting_genres")
+                .unwrap()
+                .bool()
+                .unwrap()
+                .get(0),
+            Some(true)
+        );
     }
 
     #[test]
     fn top_terms_rank_genre_specific_words_first() {
         let ds = tiny();
-        let docs: Vec<Vec<String>> =
-            ds.texts().iter().map(|t| t.split_whitespace().map(str::to_string).collect()).collect();
+        let docs: Vec<Vec<String>> = ds
+            .texts()
+            .iter()
+            .map(|t| t.split_whitespace().map(str::to_string).collect())
+            .collect();
         let t = top_terms(&ds, &docs, 5, 10.0).unwrap();
         let rows: Vec<(String, String)> = t
             .column("genre")
             .unwrap()
             .str()
             .unwrap()
-            .iter().flatten()
+            .iter()
+            .flatten()
             .zip(t.column("term").unwrap().str().unwrap().iter().flatten())
             .map(|(g, w)| (g.to_string(), w.to_string()))
             .collect();
         // Words only western uses lead it (ties broken alphabetically), "a" (used by all) trails;
         // z values computed by hand: sheriff = the = 0.757, rides 0.671, cowboy 0.151, a -0.269.
-        let western: Vec<&str> = rows.iter().filter(|r| r.0 == "western").map(|r| r.1.as_str()).collect();
+        let western: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.0 == "western")
+            .map(|r| r.1.as_str())
+            .collect();
         assert_eq!(western, ["sheriff", "the", "rides", "cowboy", "a"]);
         // Hand check of the statistic for ("western", "rides"): 14 tokens, 6 of them western,
         // "rides" 3 times (2 western); prior strength 10.
         let (a_w, y_g, y_r, n_g, n_r, a0) = (10.0 * 3.0 / 14.0, 2.0f64, 1.0f64, 6.0, 8.0, 10.0);
-        let z = (((y_g + a_w) / (n_g + a0 - y_g - a_w)).ln() - ((y_r + a_w) / (n_r + a0 - y_r - a_w)).ln())
+        let z = (((y_g + a_w) / (n_g + a0 - y_g - a_w)).ln()
+            - ((y_r + a_w) / (n_r + a0 - y_r - a_w)).ln())
             / (1.0 / (y_g + a_w) + 1.0 / (y_r + a_w)).sqrt();
-        let zs: Vec<f64> = t.column("z").unwrap().f64().unwrap().iter().flatten().collect();
-        let k = rows.iter().position(|r| r.0 == "western" && r.1 == "rides").unwrap();
+        let zs: Vec<f64> = t
+            .column("z")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
+        let k = rows
+            .iter()
+            .position(|r| r.0 == "western" && r.1 == "rides")
+            .unwrap();
         assert!((zs[k] - z).abs() < 1e-12, "{} vs {z}", zs[k]);
         let wide = top_terms_wide(&t).unwrap();
         assert_eq!(wide.height(), 3);

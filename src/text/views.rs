@@ -12,13 +12,20 @@ impl Dataset {
     /// Each row's text built from `fields` (plot only, or title + plot), before any cleaning.
     pub fn text_views(&self, fields: TextFields) -> Vec<String> {
         let (titles, texts) = (self.titles(), self.texts());
-        titles.par_iter().zip(texts.par_iter()).map(|(t, p)| compose(t, p, fields)).collect()
+        titles
+            .par_iter()
+            .zip(texts.par_iter())
+            .map(|(t, p)| compose(t, p, fields))
+            .collect()
     }
 
     /// The neural view of each row: `fields` composed, then minimally cleaned (case and
     /// punctuation kept), as transformers expect.
     pub fn neural_text(&self, fields: TextFields) -> Vec<String> {
-        self.text_views(fields).par_iter().map(|t| neural_text(t)).collect()
+        self.text_views(fields)
+            .par_iter()
+            .map(|t| neural_text(t))
+            .collect()
     }
 }
 
@@ -42,11 +49,16 @@ impl Split {
     /// Fits the classic view on the training side and applies it to all three sides.
     pub fn classic_text(&self, fields: TextFields, cfg: ClassicConfig) -> Result<ClassicViews> {
         let train_texts = self.train.text_views(fields);
-        let model = ClassicText::fit(&train_texts, cfg)?;
-        let train = model.transform(&train_texts);
+        let (model, train) = ClassicText::fit_transform(&train_texts, cfg)?;
         let val = model.transform(&self.val.text_views(fields));
         let hold = model.transform(&self.hold.text_views(fields));
-        Ok(ClassicViews { fields, model, train, val, hold })
+        Ok(ClassicViews {
+            fields,
+            model,
+            train,
+            val,
+            hold,
+        })
     }
 }
 
@@ -73,19 +85,36 @@ impl ClassicViews {
 impl ClassicText {
     /// The `n` highest-scoring learned phrases: `phrase`, `count` (in the training corpus), `score`.
     pub fn phrases_table(&self, n: usize) -> Table {
-        let mut list: Vec<&super::Phrase> = self.phrases().map(|p| p.phrases().iter().collect()).unwrap_or_default();
+        let mut list: Vec<&super::Phrase> = self
+            .phrases()
+            .map(|p| p.phrases().iter().collect())
+            .unwrap_or_default();
         list.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.first.cmp(&b.first)));
         let total = list.len();
         list.truncate(n);
         let df = DataFrame::new(
             list.len(),
             vec![
-                Column::new("phrase".into(), list.iter().map(|p| format!("{} {}", p.first, p.second)).collect::<Vec<_>>()),
-                Column::new("count".into(), list.iter().map(|p| p.count).collect::<Vec<_>>()),
-                Column::new("score".into(), list.iter().map(|p| p.score).collect::<Vec<_>>()),
+                Column::new(
+                    "phrase".into(),
+                    list.iter()
+                        .map(|p| format!("{} {}", p.first, p.second))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "count".into(),
+                    list.iter().map(|p| p.count).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "score".into(),
+                    list.iter().map(|p| p.score).collect::<Vec<_>>(),
+                ),
             ],
         )
         .expect("three columns of equal length");
-        Table::new(df).title(format!("{total} phrases learned on the training side (top {})", n.min(total)))
+        Table::new(df).title(format!(
+            "{total} phrases learned on the training side (top {})",
+            n.min(total)
+        ))
     }
 }
