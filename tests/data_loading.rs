@@ -5,7 +5,9 @@ use genre_nlp::Error;
 use std::path::{Path, PathBuf};
 
 fn shared(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/imdb-genre").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/imdb-genre")
+        .join(name)
 }
 
 fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
@@ -38,8 +40,14 @@ fn kaggle_train_has_2110_rows_and_27_genres() {
     assert_eq!(summary.height(), 27);
     let top = summary.column("genre").unwrap().str().unwrap().get(0);
     assert_eq!(top, Some("drama"));
-    assert_eq!(summary.column("rows").unwrap().u32().unwrap().get(0), Some(522));
-    assert_eq!(summary.column("rows").unwrap().u32().unwrap().get(26), Some(4)); // war
+    assert_eq!(
+        summary.column("rows").unwrap().u32().unwrap().get(0),
+        Some(522)
+    );
+    assert_eq!(
+        summary.column("rows").unwrap().u32().unwrap().get(26),
+        Some(4)
+    ); // war
 }
 
 #[test]
@@ -79,16 +87,26 @@ fn csv_round_trip_of_the_real_slice() {
     // And the Kaggle writer round-trips too.
     let txt = dir.path().join("train_copy.txt");
     train.write_kaggle(&txt).unwrap();
-    assert_eq!(std::fs::read(&txt).unwrap(), std::fs::read(shared("train_data.txt")).unwrap());
+    assert_eq!(
+        std::fs::read(&txt).unwrap(),
+        std::fs::read(shared("train_data.txt")).unwrap()
+    );
 }
 
 #[test]
 fn csv_with_text_and_genre_only_numbers_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(&dir, "train_small.csv", b"text,genre\n\"A cowboy rides, alone.\",western\nA robot dreams.,sci-fi\n");
+    let p = write(
+        &dir,
+        "train_small.csv",
+        b"text,genre\n\"A cowboy rides, alone.\",western\nA robot dreams.,sci-fi\n",
+    );
     let ds = Dataset::load(&p).unwrap();
     assert_eq!(ds.ids(), vec![1, 2]);
-    assert_eq!(ds.texts(), vec!["A cowboy rides, alone.", "A robot dreams."]);
+    assert_eq!(
+        ds.texts(),
+        vec!["A cowboy rides, alone.", "A robot dreams."]
+    );
     assert_eq!(ds.genres(), vec![Some("western"), Some("sci-fi")]);
     let p = write(&dir, "test_small.csv", b"text\nA robot dreams.\n");
     let ds = Dataset::load(&p).unwrap();
@@ -98,7 +116,11 @@ fn csv_with_text_and_genre_only_numbers_rows() {
 #[test]
 fn crlf_and_trailing_blank_line_are_fine() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(&dir, "crlf.txt", b"1 ::: A (2001) ::: drama ::: One.\r\n2 ::: B (2002) ::: comedy ::: Two.\r\n\r\n");
+    let p = write(
+        &dir,
+        "crlf.txt",
+        b"1 ::: A (2001) ::: drama ::: One.\r\n2 ::: B (2002) ::: comedy ::: Two.\r\n\r\n",
+    );
     let ds = Dataset::kaggle(&p).unwrap();
     assert_eq!(ds.len(), 2);
     assert_eq!(ds.texts(), vec!["One.", "Two."]);
@@ -108,7 +130,11 @@ fn crlf_and_trailing_blank_line_are_fine() {
 #[test]
 fn wrong_field_count_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(&dir, "bad.txt", b"1 ::: A ::: drama ::: One.\n2 ::: B ::: Two.\n");
+    let p = write(
+        &dir,
+        "bad.txt",
+        b"1 ::: A ::: drama ::: One.\n2 ::: B ::: Two.\n",
+    );
     let msg = err_text(Dataset::kaggle(&p));
     assert!(msg.contains("bad.txt:2:"), "{msg}");
     assert!(msg.contains("expected 4 fields"), "{msg}");
@@ -118,7 +144,11 @@ fn wrong_field_count_names_the_line() {
 #[test]
 fn empty_description_names_the_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(&dir, "bad.txt", b"1 ::: A ::: drama ::: One.\n2 ::: B ::: drama ::: One.\n3 ::: C ::: comedy ::: \n");
+    let p = write(
+        &dir,
+        "bad.txt",
+        b"1 ::: A ::: drama ::: One.\n2 ::: B ::: drama ::: One.\n3 ::: C ::: comedy ::: \n",
+    );
     let msg = err_text(Dataset::kaggle(&p));
     assert!(msg.contains("bad.txt:3:"), "{msg}");
     assert!(msg.contains("DESCRIPTION"), "{msg}");
@@ -137,7 +167,11 @@ fn missing_csv_column_names_it_and_the_header() {
 #[test]
 fn invalid_utf8_names_the_line_in_kaggle_and_csv() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(&dir, "bad.txt", b"1 ::: A ::: drama ::: One.\n2 ::: B ::: drama ::: Tw\xff\xfeo.\n");
+    let p = write(
+        &dir,
+        "bad.txt",
+        b"1 ::: A ::: drama ::: One.\n2 ::: B ::: drama ::: Tw\xff\xfeo.\n",
+    );
     let msg = err_text(Dataset::kaggle(&p));
     assert!(msg.contains("bad.txt:2:"), "{msg}");
     assert!(msg.contains("invalid UTF-8"), "{msg}");
@@ -150,15 +184,33 @@ fn invalid_utf8_names_the_line_in_kaggle_and_csv() {
 #[test]
 fn bad_id_and_duplicate_id_and_empty_genre_name_their_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(&dir, "bad.txt", b"1 ::: A ::: drama ::: One.\nx7 ::: B ::: drama ::: Two.\n");
+    let p = write(
+        &dir,
+        "bad.txt",
+        b"1 ::: A ::: drama ::: One.\nx7 ::: B ::: drama ::: Two.\n",
+    );
     let msg = err_text(Dataset::kaggle(&p));
     assert!(msg.contains("bad.txt:2:") && msg.contains("`x7`"), "{msg}");
-    let p = write(&dir, "dup.txt", b"1 ::: A ::: drama ::: One.\n1 ::: B ::: drama ::: Two.\n");
+    let p = write(
+        &dir,
+        "dup.txt",
+        b"1 ::: A ::: drama ::: One.\n1 ::: B ::: drama ::: Two.\n",
+    );
     let msg = err_text(Dataset::kaggle(&p));
-    assert!(msg.contains("dup.txt:2:") && msg.contains("duplicate id 1 (first on line 1)"), "{msg}");
-    let p = write(&dir, "nogenre.txt", b"1 ::: A ::: drama ::: One.\n2 ::: B :::  ::: Two.\n");
+    assert!(
+        msg.contains("dup.txt:2:") && msg.contains("duplicate id 1 (first on line 1)"),
+        "{msg}"
+    );
+    let p = write(
+        &dir,
+        "nogenre.txt",
+        b"1 ::: A ::: drama ::: One.\n2 ::: B :::  ::: Two.\n",
+    );
     let msg = err_text(Dataset::kaggle(&p));
-    assert!(msg.contains("nogenre.txt:2:") && msg.contains("GENRE is empty"), "{msg}");
+    assert!(
+        msg.contains("nogenre.txt:2:") && msg.contains("GENRE is empty"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -169,8 +221,14 @@ fn unseen_label_when_scoring_names_the_line() {
     let p = write(&dir, "score.txt", b"1 ::: A ::: drama ::: One.\n2 ::: B ::: telenovela ::: Two.\n3 ::: C ::: comedy ::: Three.\n");
     let test = Dataset::kaggle(&p).unwrap();
     let msg = labels.encode(&test).unwrap_err().to_string();
-    assert!(msg.contains("score.txt:2:") && msg.contains("`telenovela`"), "{msg}");
-    let msg = labels.restrict(&test, Mode::Strict).unwrap_err().to_string();
+    assert!(
+        msg.contains("score.txt:2:") && msg.contains("`telenovela`"),
+        "{msg}"
+    );
+    let msg = labels
+        .restrict(&test, Mode::Strict)
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("score.txt:2:"), "{msg}");
     let (kept, skipped) = labels.restrict(&test, Mode::Lenient).unwrap();
     assert_eq!(kept.ids(), vec![1, 3]);

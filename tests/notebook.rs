@@ -12,9 +12,15 @@ fn root() -> PathBuf {
 
 /// Runs `notebook` through scripts/notebook's runner and returns the executed notebook.
 fn execute(notebook: &str) -> Value {
-    let tools = std::env::var("GENRE_NLP_TOOLS").map(PathBuf::from).unwrap_or_else(|_| root().join(".tools"));
+    let tools = std::env::var("GENRE_NLP_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join(".tools"));
     let python = tools.join("venv/bin/python");
-    assert!(python.exists(), "{} missing: run scripts/setup first (the README's test command does)", python.display());
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/setup first (the README's test command does)",
+        python.display()
+    );
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("executed.ipynb");
     let status = Command::new("bash")
@@ -26,7 +32,10 @@ fn execute(notebook: &str) -> Value {
         .env("GENRE_NLP_TOOLS", &tools)
         .status()
         .unwrap();
-    assert!(status.success(), "{notebook} failed; the cell and its error are printed above");
+    assert!(
+        status.success(),
+        "{notebook} failed; the cell and its error are printed above"
+    );
     serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
 }
 
@@ -48,7 +57,11 @@ fn outputs(nb: &Value) -> Vec<(usize, String, String)> {
             if let Some(text) = out["text"].as_str() {
                 v.push((i, "stream".into(), text.into()));
             } else if let Some(parts) = out["text"].as_array() {
-                v.push((i, "stream".into(), parts.iter().filter_map(Value::as_str).collect()));
+                v.push((
+                    i,
+                    "stream".into(),
+                    parts.iter().filter_map(Value::as_str).collect(),
+                ));
             }
         }
     }
@@ -61,15 +74,34 @@ fn main_notebook_runs_and_shows_the_genre_table() {
     assert!(Path::new(&root().join("notebook.ipynb")).exists());
     let nb = execute("notebook.ipynb");
     let outs = outputs(&nb);
-    let html: Vec<&String> = outs.iter().filter(|o| o.1 == "text/html").map(|o| &o.2).collect();
+    let html: Vec<&String> = outs
+        .iter()
+        .filter(|o| o.1 == "text/html")
+        .map(|o| &o.2)
+        .collect();
     let genre_table = html
         .iter()
         .find(|h| h.contains("2110 rows, 27 genres"))
         .unwrap_or_else(|| panic!("no genre table among {} HTML outputs", html.len()));
-    assert_eq!(genre_table.matches("<tr>").count(), 28, "header + 27 genres");
-    assert!(genre_table.contains("<td>drama</td><td style=\"text-align:right\">522</td>"), "{genre_table}");
+    assert_eq!(
+        genre_table.matches("<tr>").count(),
+        28,
+        "header + 27 genres"
+    );
+    assert!(
+        genre_table.contains("<td>drama</td><td style=\"text-align:right\">522</td>"),
+        "{genre_table}"
+    );
     // The later sections showed their tables too.
-    for needle in ["plot length per genre", "texts occur more than once", "split sides", "most distinctive terms per genre"] {
-        assert!(html.iter().any(|h| h.contains(needle)), "no output mentions {needle:?}");
+    for needle in [
+        "plot length per genre",
+        "texts occur more than once",
+        "split sides",
+        "most distinctive terms per genre",
+    ] {
+        assert!(
+            html.iter().any(|h| h.contains(needle)),
+            "no output mentions {needle:?}"
+        );
     }
 }

@@ -5,11 +5,17 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 fn shared(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/imdb-genre").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/imdb-genre")
+        .join(name)
 }
 
 fn genres(ds: &Dataset) -> BTreeSet<String> {
-    ds.genres().into_iter().flatten().map(str::to_string).collect()
+    ds.genres()
+        .into_iter()
+        .flatten()
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -26,7 +32,10 @@ fn every_genre_lands_on_every_side_and_no_row_is_lost() {
     assert_eq!(t + v + h, 2110);
     // Per-genre rounding keeps the sides near 80/10/10.
     assert!((1650..=1710).contains(&t), "train {t}");
-    assert!((190..=235).contains(&v) && (190..=235).contains(&h), "val {v} hold {h}");
+    assert!(
+        (190..=235).contains(&v) && (190..=235).contains(&h),
+        "val {v} hold {h}"
+    );
     let mut seen = HashSet::new();
     for side in [&split.train, &split.val, &split.hold] {
         for id in side.ids() {
@@ -36,8 +45,22 @@ fn every_genre_lands_on_every_side_and_no_row_is_lost() {
     assert_eq!(seen.len(), 2110);
     // Proportions are kept per genre: drama has 522 rows -> 418/52/52.
     let count = |ds: &Dataset, g: &str| ds.genres().iter().filter(|x| **x == Some(g)).count();
-    assert_eq!((count(&split.train, "drama"), count(&split.val, "drama"), count(&split.hold, "drama")), (418, 52, 52));
-    assert_eq!((count(&split.train, "war"), count(&split.val, "war"), count(&split.hold, "war")), (2, 1, 1));
+    assert_eq!(
+        (
+            count(&split.train, "drama"),
+            count(&split.val, "drama"),
+            count(&split.hold, "drama")
+        ),
+        (418, 52, 52)
+    );
+    assert_eq!(
+        (
+            count(&split.train, "war"),
+            count(&split.val, "war"),
+            count(&split.hold, "war")
+        ),
+        (2, 1, 1)
+    );
 }
 
 #[test]
@@ -45,9 +68,19 @@ fn same_seed_gives_byte_identical_manifests_and_another_seed_does_not() {
     let ds = Dataset::kaggle(shared("train_data.txt")).unwrap();
     let dir1 = tempfile::tempdir().unwrap();
     let dir2 = tempfile::tempdir().unwrap();
-    let a = ds.split(SplitConfig::default().seed(7)).unwrap().manifest.write(dir1.path()).unwrap();
+    let a = ds
+        .split(SplitConfig::default().seed(7))
+        .unwrap()
+        .manifest
+        .write(dir1.path())
+        .unwrap();
     let again = Dataset::kaggle(shared("train_data.txt")).unwrap();
-    let b = again.split(SplitConfig::default().seed(7)).unwrap().manifest.write(dir2.path()).unwrap();
+    let b = again
+        .split(SplitConfig::default().seed(7))
+        .unwrap()
+        .manifest
+        .write(dir2.path())
+        .unwrap();
     assert_eq!(a.file_name(), b.file_name());
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let m = SplitManifest::read(&a).unwrap();
@@ -59,7 +92,14 @@ fn same_seed_gives_byte_identical_manifests_and_another_seed_does_not() {
     assert_eq!(other.content_sha256, m.content_sha256);
     // The content hash changes when the data does.
     let fewer = ds.take(&(0..2000).collect::<Vec<_>>()).unwrap();
-    assert_ne!(fewer.split(SplitConfig::default()).unwrap().manifest.content_sha256, m.content_sha256);
+    assert_ne!(
+        fewer
+            .split(SplitConfig::default())
+            .unwrap()
+            .manifest
+            .content_sha256,
+        m.content_sha256
+    );
 }
 
 #[test]
@@ -87,5 +127,8 @@ fn rare_genres_are_placed_deterministically_and_reported() {
 fn unlabelled_data_cannot_be_split() {
     let ds = Dataset::kaggle(shared("test_data.txt")).unwrap();
     let e = ds.split(SplitConfig::default()).unwrap_err().to_string();
-    assert!(e.contains("test_data.txt:1:") && e.contains("no genre"), "{e}");
+    assert!(
+        e.contains("test_data.txt:1:") && e.contains("no genre"),
+        "{e}"
+    );
 }

@@ -16,7 +16,11 @@ pub struct Table {
 impl Table {
     /// Wraps a DataFrame; at most 200 rows are shown by default.
     pub fn new(df: DataFrame) -> Self {
-        Table { df, title: None, max_rows: 200 }
+        Table {
+            df,
+            title: None,
+            max_rows: 200,
+        }
     }
     /// Sets the caption shown above the table.
     pub fn title(mut self, title: impl Into<String>) -> Self {
@@ -41,10 +45,17 @@ impl Table {
     fn cells(&self) -> (Vec<String>, Vec<Vec<String>>, Vec<bool>) {
         let cols = self.df.columns();
         let header = cols.iter().map(|c| c.name().to_string()).collect();
-        let numeric = cols.iter().map(|c| c.dtype().is_primitive_numeric()).collect();
+        let numeric = cols
+            .iter()
+            .map(|c| c.dtype().is_primitive_numeric())
+            .collect();
         let n = self.df.height().min(self.max_rows);
         let rows = (0..n)
-            .map(|i| cols.iter().map(|c| cell(c.get(i).unwrap_or(AnyValue::Null))).collect())
+            .map(|i| {
+                cols.iter()
+                    .map(|c| cell(c.get(i).unwrap_or(AnyValue::Null)))
+                    .collect()
+            })
             .collect();
         (header, rows, numeric)
     }
@@ -65,14 +76,21 @@ impl Table {
         for row in &rows {
             h.push_str("<tr>");
             for (v, num) in row.iter().zip(&numeric) {
-                let align = if *num { " style=\"text-align:right\"" } else { "" };
+                let align = if *num {
+                    " style=\"text-align:right\""
+                } else {
+                    ""
+                };
                 h.push_str(&format!("<td{align}>{}</td>", esc(v)));
             }
             h.push_str("</tr>");
         }
         h.push_str("</tbody></table>");
         if self.df.height() > rows.len() {
-            h.push_str(&format!("<p>… {} more rows</p>", self.df.height() - rows.len()));
+            h.push_str(&format!(
+                "<p>… {} more rows</p>",
+                self.df.height() - rows.len()
+            ));
         }
         h.push_str("</div>");
         h
@@ -80,7 +98,10 @@ impl Table {
 
     /// Shows the table inline in an evcxr notebook (called by the kernel for a cell's last value).
     pub fn evcxr_display(&self) {
-        println!("EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT", self.to_html());
+        println!(
+            "EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT",
+            self.to_html()
+        );
     }
 }
 
@@ -136,9 +157,17 @@ impl fmt::Display for Table {
         let line = |f: &mut fmt::Formatter<'_>, vals: &[String]| -> fmt::Result {
             let mut parts = Vec::with_capacity(vals.len());
             for (k, v) in vals.iter().enumerate() {
-                let v: String = if width(v) > 60 { v.chars().take(59).chain(['…']).collect() } else { v.clone() };
+                let v: String = if width(v) > 60 {
+                    v.chars().take(59).chain(['…']).collect()
+                } else {
+                    v.clone()
+                };
                 let pad = " ".repeat(w[k].saturating_sub(width(&v)));
-                parts.push(if numeric[k] { format!("{pad}{v}") } else { format!("{v}{pad}") });
+                parts.push(if numeric[k] {
+                    format!("{pad}{v}")
+                } else {
+                    format!("{v}{pad}")
+                });
             }
             writeln!(f, "{}", parts.join("  ").trim_end())
         };
