@@ -15,11 +15,16 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 fn main() {
-    let path = std::env::var_os("GENRE_DATA").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/imdb-genre/train_data.txt")
-    });
+    let path = std::env::var_os("GENRE_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/data/imdb-genre/train_data.txt")
+        });
     let rows: usize = match std::env::var("GENRE_BENCH_ROWS") {
-        Ok(v) => v.parse().unwrap_or_else(|_| fail(&format!("GENRE_BENCH_ROWS={v} is not a number"))),
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| fail(&format!("GENRE_BENCH_ROWS={v} is not a number"))),
         Err(_) => 54_214,
     };
     let raw = std::fs::read_to_string(&path)
@@ -33,7 +38,10 @@ fn main() {
         })
         .collect();
     if base.is_empty() {
-        fail(&format!("{}: no `ID ::: TITLE ::: GENRE ::: DESCRIPTION` rows", path.display()));
+        fail(&format!(
+            "{}: no `ID ::: TITLE ::: GENRE ::: DESCRIPTION` rows",
+            path.display()
+        ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(42);
     let texts: Vec<&str> = (0..rows)
@@ -79,7 +87,11 @@ fn main() {
 
     let t = Instant::now();
     let out = fitted.transform(&texts);
-    table.push(("ClassicText::transform", t.elapsed().as_secs_f64(), n_tokens));
+    table.push((
+        "ClassicText::transform",
+        t.elapsed().as_secs_f64(),
+        n_tokens,
+    ));
     assert_eq!(out, joined, "transform must equal tag + phrases apply");
 
     println!(
@@ -99,7 +111,10 @@ fn main() {
         phrases.len()
     );
     for p in phrases.phrases().iter().take(15) {
-        println!("  {}_{}  count {}  score {:.1}", p.first, p.second, p.count, p.score);
+        println!(
+            "  {}_{}  count {}  score {:.1}",
+            p.first, p.second, p.count, p.score
+        );
     }
 }
 

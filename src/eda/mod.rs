@@ -24,7 +24,9 @@ fn median(sorted: &[usize]) -> f64 {
 pub fn length_stats(ds: &Dataset) -> Result<Table> {
     let texts = ds.texts();
     let genres = ds.genres();
-    let mut groups: HashMap<&str, (Vec<usize>, Vec<usize>)> = HashMap::new();
+    /// Character and token counts of one group's plots.
+    type Lengths = (Vec<usize>, Vec<usize>);
+    let mut groups: HashMap<&str, Lengths> = HashMap::new();
     let mut all = (Vec::new(), Vec::new());
     for (t, g) in texts.iter().zip(&genres) {
         let (c, w) = (t.chars().count(), t.split_whitespace().count());
@@ -34,7 +36,7 @@ pub fn length_stats(ds: &Dataset) -> Result<Table> {
         all.0.push(c);
         all.1.push(w);
     }
-    let mut order: Vec<(&str, (Vec<usize>, Vec<usize>))> = groups.into_iter().collect();
+    let mut order: Vec<(&str, Lengths)> = groups.into_iter().collect();
     order.sort_by(|a, b| b.1 .0.len().cmp(&a.1 .0.len()).then(a.0.cmp(b.0)));
     order.push(("(all)", all));
     let mut cols: [Vec<f64>; 6] = Default::default();

@@ -146,7 +146,8 @@ pub fn shared_tagger() -> &'static Tagger {
 /// The tagger marks every capitalised noun or adjective as a proper noun; for a
 /// sentence-initial word that is never capitalised mid-sentence in the same text, the word
 /// is re-tagged in lowercase, so "Aliens attack." yields `alien`, while "Jack runs. Jack hides."
-/// keeps `jack` as a proper noun.
+/// keeps `jack` as a proper noun. A word capitalised mid-sentence that the tagger calls a
+/// verb (the name "Rose" → `rise`) becomes a proper noun.
 ///
 /// ```
 /// use genre_nlp::text::{classic_tokens, shared_tagger, ClassicConfig};
@@ -183,8 +184,7 @@ pub fn classic_tokens(tagger: &Tagger, text: &str, config: &ClassicConfig) -> Ve
         } else {
             form.to_string()
         };
-        if form.chars().count() < config.min_token_len || !form.chars().any(char::is_alphabetic)
-        {
+        if form.chars().count() < config.min_token_len || !form.chars().any(char::is_alphabetic) {
             continue;
         }
         out.push(form);
@@ -219,7 +219,7 @@ const ABBREVIATIONS: &[&str] = &[
 ];
 
 /// Re-tags sentence-initial words that the tagger turned into proper nouns only because they
-/// are capitalised (see [`classic_tokens`]).
+/// are capitalised, and capitalised names it took for verbs (see [`classic_tokens`]).
 fn fix_sentence_initial(tagger: &Tagger, tokens: &mut [Token]) {
     let mut starts = vec![false; tokens.len()];
     let mut at_start = true;
@@ -246,35 +246,34 @@ fn fix_sentence_initial(tagger: &Tagger, tokens: &mut [Token]) {
         }
     }
     let capitalised = |t: &Token| t.value.chars().next().is_some_and(char::is_uppercase);
-    let mut seen_mid: Option<HashSet<String>> = None;
+    // Words capitalised mid-sentence somewhere in the text: names.
+    let seen_mid: HashSet<String> = (0..tokens.len())
+        .filter(|&j| !starts[j] && tokens[j].tag == "word" && capitalised(&tokens[j]))
+        .filter_map(|j| tokens[j].normal.clone())
+        .collect();
     for i in 0..tokens.len() {
         let t = &tokens[i];
-        if !starts[i]
-            || !matches!(t.pos.as_deref(), Some("NNP" | "NNPS"))
-            || !capitalised(t)
-            || t.tag != "word"
-        {
+        if t.tag != "word" || !capitalised(t) {
             continue;
         }
-        let seen = seen_mid.get_or_insert_with(|| {
-            (0..tokens.len())
-                .filter(|&j| !starts[j] && capitalised(&tokens[j]))
-                .filter_map(|j| tokens[j].normal.clone())
-                .collect()
-        });
-        let Some(normal) = t.normal.as_deref() else {
+        let Some(normal) = t.normal.clone() else {
             continue;
         };
-        if seen.contains(normal) {
-            continue;
-        }
-        let lower = t.value.to_lowercase();
-        let retagged = tagger.tag_raw_tokens(&[lower.as_str()]);
-        if let Some(r) = retagged.into_iter().next() {
-            if !matches!(r.pos.as_deref(), Some("NNP" | "NNPS") | None) {
-                let t = &mut tokens[i];
-                t.pos = r.pos;
-                t.lemma = r.lemma;
+        let pos = t.pos.as_deref().unwrap_or("");
+        let is_name = seen_mid.contains(&normal);
+        if pos.starts_with('V') && is_name {
+            // A name the lexicon knows only as a verb ("Rose" → rise): a proper noun.
+            tokens[i].pos = Some("NNP".to_string());
+            tokens[i].lemma = Some(normal);
+        } else if starts[i] && matches!(pos, "NNP" | "NNPS") && !is_name {
+            let lower = t.value.to_lowercase();
+            let retagged = tagger.tag_raw_tokens(&[lower.as_str()]);
+            if let Some(r) = retagged.into_iter().next() {
+                if !matches!(r.pos.as_deref(), Some("NNP" | "NNPS") | None) {
+                    let t = &mut tokens[i];
+                    t.pos = r.pos;
+                    t.lemma = r.lemma;
+                }
             }
         }
     }
@@ -400,7 +399,14 @@ mod tests {
         // women → woman; investigates → investigate; "three" is a number.
         assert_eq!(
             toks("A young detective investigates the mysterious murders of three women."),
-            vec!["young", "detective", "investigate", "mysterious", "murder", "woman"]
+            vec![
+                "young",
+                "detective",
+                "investigate",
+                "mysterious",
+                "murder",
+                "woman"
+            ]
         );
         // Numbers, punctuation and stopwords go; "she", "her", "'s" too.
         assert_eq!(
@@ -414,9 +420,17 @@ mod tests {
         let nouns = ClassicConfig::default().keep_pos([Pos::Noun]);
         let propn = ClassicConfig::default().keep_pos([Pos::Propn]);
         // "Aliens" starts the sentence: a common noun, lemmatised.
-        assert_eq!(toks_with("Aliens attack the city.", &nouns), vec!["alien", "city"]);
+        assert_eq!(
+            toks_with("Aliens attack the city.", &nouns),
+            vec!["alien", "city"]
+        );
         // Capitalised mid-sentence elsewhere in the text: a name, kept as a proper noun.
-        assert_eq!(toks_with("Rose sings. She meets Rose again.", &propn), vec!["rose", "rose"]);
+        assert_eq!(
+            toks_with("Rose sings. She meets Rose again.", &propn),
+            vec!["rose", "rose"]
+        );
+        // Never capitalised mid-sentence: re-tagged in lowercase, a common noun.
+        assert_eq!(toks_with("Soldiers march.", &nouns), vec!["soldier"]);
     }
 
     #[test]
@@ -448,7 +462,9 @@ mod tests {
     #[test]
     fn stopwords_checked_on_word_and_lemma() {
         // "did" is a stopword as a word; "does" lemmatises to "do", a stopword.
-        let verbs = ClassicConfig::default().keep_pos([Pos::Verb]).remove_stopwords(true);
+        let verbs = ClassicConfig::default()
+            .keep_pos([Pos::Verb])
+            .remove_stopwords(true);
         assert!(toks_with("He did it and does it.", &verbs).is_empty());
     }
 
@@ -483,7 +499,8 @@ mod tests {
         assert_eq!(phrases.phrases()[0].first, "new");
         assert_eq!(phrases.phrases()[0].second, "york");
         assert_eq!(phrases.phrases()[0].count, 5);
-        assert_eq!(train[0], vec!["dancer", "move", "new_york", "find", "fame"]);
+        // "moves" → "move", a spaCy stopword.
+        assert_eq!(train[0], vec!["dancer", "new_york", "find", "fame"]);
         assert_eq!(train, fitted.transform(&corpus()));
         let fitted2 = ClassicText::fit(&corpus(), cfg).unwrap();
         assert_eq!(
@@ -504,7 +521,10 @@ mod tests {
         let json = serde_json::to_string(&fitted).unwrap();
         let back: ClassicText = serde_json::from_str(&json).unwrap();
         assert_eq!(back.config(), fitted.config());
-        assert_eq!(back.phrases().unwrap().phrases(), fitted.phrases().unwrap().phrases());
+        assert_eq!(
+            back.phrases().unwrap().phrases(),
+            fitted.phrases().unwrap().phrases()
+        );
         let text = ["A cop in New York."];
         assert_eq!(back.transform(&text), fitted.transform(&text));
         assert_eq!(back.transform(&text), vec![vec!["cop", "new_york"]]);
@@ -513,6 +533,9 @@ mod tests {
     #[test]
     fn invalid_phrase_config_is_an_error() {
         let cfg = ClassicConfig::default().phrases(Some(PhrasesConfig::default().delimiter("")));
-        assert!(matches!(ClassicText::fit(&corpus(), cfg), Err(Error::Config(_))));
+        assert!(matches!(
+            ClassicText::fit(&corpus(), cfg),
+            Err(Error::Config(_))
+        ));
     }
 }

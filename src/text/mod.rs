@@ -84,9 +84,8 @@ fn strip_year_suffix(title: &str) -> Option<&str> {
     };
     let year_ok = year.len() == 4
         && (year.bytes().all(|b| b.is_ascii_digit()) || year.bytes().all(|b| b == b'?'));
-    let roman_ok = roman.is_none_or(|r| {
-        !r.is_empty() && r.bytes().all(|b| matches!(b, b'I' | b'V' | b'X' | b'L'))
-    });
+    let roman_ok = roman
+        .is_none_or(|r| !r.is_empty() && r.bytes().all(|b| matches!(b, b'I' | b'V' | b'X' | b'L')));
     (year_ok && roman_ok).then(|| &title[..inner_start])
 }
 
@@ -98,13 +97,25 @@ mod tests {
     fn compose_strips_year_and_quotes() {
         let p = "A plot.";
         let tp = TextFields::TitlePlot;
-        assert_eq!(compose("Oscar et la dame rose (2009)", p, tp), "Oscar et la dame rose. A plot.");
-        assert_eq!(compose("Er ist wieder da (2015/I)", p, tp), "Er ist wieder da. A plot.");
+        assert_eq!(
+            compose("Oscar et la dame rose (2009)", p, tp),
+            "Oscar et la dame rose. A plot."
+        );
+        assert_eq!(
+            compose("Er ist wieder da (2015/I)", p, tp),
+            "Er ist wieder da. A plot."
+        );
         assert_eq!(compose("Untitled (????)", p, tp), "Untitled. A plot.");
-        assert_eq!(compose("\"Desperate Hours\" (2016)", p, tp), "Desperate Hours. A plot.");
+        assert_eq!(
+            compose("\"Desperate Hours\" (2016)", p, tp),
+            "Desperate Hours. A plot."
+        );
         assert_eq!(compose(" \"Quoted\" ", " A plot. ", tp), "Quoted. A plot.");
         // Parentheses that are not a year stay.
-        assert_eq!(compose("Movie (The Return)", p, tp), "Movie (The Return). A plot.");
+        assert_eq!(
+            compose("Movie (The Return)", p, tp),
+            "Movie (The Return). A plot."
+        );
         assert_eq!(compose("Movie (20091)", p, tp), "Movie (20091). A plot.");
         assert_eq!(compose("(2009)", p, tp), "A plot.");
         assert_eq!(compose("Title (2009)", "", tp), "Title");

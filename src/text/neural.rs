@@ -65,7 +65,10 @@ mod tests {
     fn whitespace_and_control_characters() {
         assert_eq!(neural_text("  a\tb\n\nc\r\n d  "), "a b c d");
         assert_eq!(neural_text("x\u{0}y\u{7}z\u{1b}w"), "x y z w");
-        assert_eq!(neural_text("non\u{a0}breaking\u{2003}space"), "non breaking space");
+        assert_eq!(
+            neural_text("non\u{a0}breaking\u{2003}space"),
+            "non breaking space"
+        );
         assert_eq!(neural_text("zero\u{200b}width\u{feff}"), "zerowidth");
         assert_eq!(neural_text(" \t\n "), "");
         assert_eq!(neural_text(""), "");

@@ -141,7 +141,9 @@ impl PhrasesConfig {
             )));
         }
         if self.max_vocab_size == Some(0) {
-            return Err(Error::Config("phrases max_vocab_size must be at least 1".into()));
+            return Err(Error::Config(
+                "phrases max_vocab_size must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -410,7 +412,10 @@ fn count_parallel(docs: &[Vec<String>]) -> Counts<'_> {
     }
 }
 
-fn merge_counts<K: std::hash::Hash + Eq>(mut a: FxMap<K, u64>, mut b: FxMap<K, u64>) -> FxMap<K, u64> {
+fn merge_counts<K: std::hash::Hash + Eq>(
+    mut a: FxMap<K, u64>,
+    mut b: FxMap<K, u64>,
+) -> FxMap<K, u64> {
     if a.len() < b.len() {
         std::mem::swap(&mut a, &mut b);
     }
@@ -570,8 +575,11 @@ mod tests {
     #[test]
     fn default_scoring_by_hand() {
         // min_count 1: new york = (3 - 1) / (4 * 4) * 15 = 1.875; pairs seen once score 0.
-        let p = Phrases::fit(&corpus(), PhrasesConfig::default().min_count(1).threshold(1.0))
-            .unwrap();
+        let p = Phrases::fit(
+            &corpus(),
+            PhrasesConfig::default().min_count(1).threshold(1.0),
+        )
+        .unwrap();
         assert_eq!(p.vocab_len(), 15);
         assert_eq!(p.corpus_word_count(), 14);
         assert_eq!(p.len(), 1);
@@ -579,16 +587,25 @@ mod tests {
         assert!(close(ny.score, 1.875), "{}", ny.score);
         assert_eq!(ny.count, 3);
         // Threshold is strict: a score equal to it does not pass.
-        let p = Phrases::fit(&corpus(), PhrasesConfig::default().min_count(1).threshold(1.875))
-            .unwrap();
+        let p = Phrases::fit(
+            &corpus(),
+            PhrasesConfig::default().min_count(1).threshold(1.875),
+        )
+        .unwrap();
         assert!(p.is_empty());
         // min_count 2: (3 - 2) / 16 * 15 = 0.9375.
-        let p = Phrases::fit(&corpus(), PhrasesConfig::default().min_count(2).threshold(0.9))
-            .unwrap();
+        let p = Phrases::fit(
+            &corpus(),
+            PhrasesConfig::default().min_count(2).threshold(0.9),
+        )
+        .unwrap();
         assert!(close(p.get("new", "york").unwrap().score, 0.9375));
         // Threshold 0: pairs seen once score exactly 0 and do not pass either.
-        let p = Phrases::fit(&corpus(), PhrasesConfig::default().min_count(1).threshold(0.0))
-            .unwrap();
+        let p = Phrases::fit(
+            &corpus(),
+            PhrasesConfig::default().min_count(1).threshold(0.0),
+        )
+        .unwrap();
         assert_eq!(p.len(), 1);
         // gensim's default min_count 5 makes (3 - 5) negative: nothing passes.
         let p = Phrases::fit(&corpus(), PhrasesConfig::default().threshold(-1.0)).unwrap();
@@ -650,7 +667,10 @@ mod tests {
     fn custom_delimiter() {
         let p = Phrases::fit(
             &corpus(),
-            PhrasesConfig::default().min_count(1).threshold(1.0).delimiter(" "),
+            PhrasesConfig::default()
+                .min_count(1)
+                .threshold(1.0)
+                .delimiter(" "),
         )
         .unwrap();
         assert_eq!(p.apply(&["new", "york", "city"]), vec!["new york", "city"]);
@@ -664,7 +684,10 @@ mod tests {
         let d = docs(&["a b", "c d", "a b"]);
         let p = Phrases::fit(
             &d,
-            PhrasesConfig::default().min_count(1).threshold(0.5).max_vocab_size(Some(3)),
+            PhrasesConfig::default()
+                .min_count(1)
+                .threshold(0.5)
+                .max_vocab_size(Some(3)),
         )
         .unwrap();
         assert_eq!(p.vocab_len(), 3);
@@ -677,7 +700,10 @@ mod tests {
         // A large limit gives the parallel result.
         let q = Phrases::fit(
             &corpus(),
-            PhrasesConfig::default().min_count(1).threshold(1.0).max_vocab_size(Some(1000)),
+            PhrasesConfig::default()
+                .min_count(1)
+                .threshold(1.0)
+                .max_vocab_size(Some(1000)),
         )
         .unwrap();
         assert!(close(q.get("new", "york").unwrap().score, 1.875));
@@ -693,14 +719,20 @@ mod tests {
             PhrasesConfig::default().max_vocab_size(Some(0)),
         ];
         for cfg in bad {
-            assert!(matches!(Phrases::fit(&corpus(), cfg), Err(Error::Config(_))));
+            assert!(matches!(
+                Phrases::fit(&corpus(), cfg),
+                Err(Error::Config(_))
+            ));
         }
     }
 
     #[test]
     fn serde_round_trip() {
-        let p = Phrases::fit(&corpus(), PhrasesConfig::default().min_count(1).threshold(1.0))
-            .unwrap();
+        let p = Phrases::fit(
+            &corpus(),
+            PhrasesConfig::default().min_count(1).threshold(1.0),
+        )
+        .unwrap();
         let json = serde_json::to_string(&p).unwrap();
         let q: Phrases = serde_json::from_str(&json).unwrap();
         assert_eq!(q.phrases(), p.phrases());
