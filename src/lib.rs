@@ -8,6 +8,8 @@
 //! - [`text`]: the two text views, `neural_text` (minimal clean) and `classic_text`
 //!   (tokens, stopwords, POS filter, lemmas, learned bigram phrases);
 //! - [`eda`]: summaries returned as polars DataFrames;
+//! - [`eval`]: accuracy, per-class / macro / weighted F1, confusion matrix, one-vs-rest PR and
+//!   ROC curves with AUC, defined as scikit-learn defines them;
 //! - [`display`]: tables that show themselves inline in evcxr notebooks.
 //!
 //! Notebook cells start with `use genre_nlp::prelude::*;`.
@@ -16,6 +18,7 @@ pub mod data;
 pub mod display;
 pub mod eda;
 pub mod error;
+pub mod eval;
 pub mod prelude;
 pub mod progress;
 pub mod text;

@@ -6,4 +6,5 @@ pub use crate::data::{
 pub use crate::display::Table;
 pub use crate::eda::{duplicate_texts, genre_table, length_stats, top_terms, top_terms_wide};
 pub use crate::error::{Error, Result};
+pub use crate::eval::{ClassificationReport, ConfusionMatrix, Curves};
 pub use crate::text::*;

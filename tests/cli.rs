@@ -52,8 +52,7 @@ fn eda_prints_the_genre_table_with_27_rows() {
     assert!(out.contains("most distinctive terms per genre"), "{out}");
     let western = out
         .lines()
-        .filter(|l| l.starts_with("western "))
-        .last()
+        .rfind(|l| l.starts_with("western "))
         .unwrap();
     assert!(
         western.contains("sheriff") || western.contains("cowboy") || western.contains("outlaw"),
