@@ -54,6 +54,24 @@ pub enum Error {
     /// A JSON document could not be written or read.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    /// The MLflow server answered with an error status; `code` and `message` are the server's
+    /// `error_code` and `message` (or the HTTP status and a short body when it sent no JSON).
+    #[error("MLflow server answered HTTP {status} {code}: {message}")]
+    Mlflow {
+        /// The HTTP status.
+        status: u16,
+        /// MLflow's `error_code`, e.g. `RESOURCE_DOES_NOT_EXIST`, `INVALID_PARAMETER_VALUE`.
+        code: String,
+        /// MLflow's `message`.
+        message: String,
+    },
+    /// The MLflow server could not be reached (connection refused, timeout, broken transfer),
+    /// after retries. Never contains credentials.
+    #[error("MLflow server unreachable: {0}")]
+    Http(String),
+    /// A tracking call was refused before sending: invalid key, value or configuration.
+    #[error("tracking: {0}")]
+    Tracking(String),
 }
 
 /// `Result` with [`Error`] as the error type.

@@ -10,7 +10,8 @@
 //! - [`eda`]: summaries returned as polars DataFrames;
 //! - [`eval`]: accuracy, per-class / macro / weighted F1, confusion matrix, one-vs-rest PR and
 //!   ROC curves with AUC, defined as scikit-learn defines them;
-//! - [`display`]: tables that show themselves inline in evcxr notebooks.
+//! - [`display`]: tables that show themselves inline in evcxr notebooks;
+//! - [`track`]: MLflow tracking over REST (retries, chunking, offline outbox) behind a [`track::Tracker`] trait.
 //!
 //! Notebook cells start with `use genre_nlp::prelude::*;`.
 
@@ -22,6 +23,7 @@ pub mod eval;
 pub mod prelude;
 pub mod progress;
 pub mod text;
+pub mod track;
 
 pub use error::{Error, Result};
 /// Re-exported so notebook cells can name polars types (`genre_nlp::polars::prelude::DataFrame`)

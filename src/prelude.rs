@@ -8,3 +8,4 @@ pub use crate::eda::{duplicate_texts, genre_table, length_stats, top_terms, top_
 pub use crate::error::{Error, Result};
 pub use crate::eval::{ClassificationReport, ConfusionMatrix, Curves};
 pub use crate::text::*;
+pub use crate::track::{Mlflow, MlflowConfig, MlflowTracker, NoopTracker, RunStatus, Tracker};

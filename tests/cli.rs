@@ -50,10 +50,7 @@ fn eda_prints_the_genre_table_with_27_rows() {
     assert!(out.contains("plot length per genre"), "{out}");
     assert!(out.contains("texts occur more than once"), "{out}");
     assert!(out.contains("most distinctive terms per genre"), "{out}");
-    let western = out
-        .lines()
-        .rfind(|l| l.starts_with("western "))
-        .unwrap();
+    let western = out.lines().rfind(|l| l.starts_with("western ")).unwrap();
     assert!(
         western.contains("sheriff") || western.contains("cowboy") || western.contains("outlaw"),
         "{western}"

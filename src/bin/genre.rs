@@ -56,6 +56,32 @@ enum Command {
         #[arg(long)]
         lenient: bool,
     },
+    /// MLflow tracking: replay the offline outbox, or show what it still holds.
+    Mlflow {
+        #[command(subcommand)]
+        action: MlflowAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum MlflowAction {
+    /// Replay the outbox to MLFLOW_TRACKING_URI, in order; print what was delivered.
+    Sync {
+        /// Outbox folder (default: $GENRE_MLFLOW_OUTBOX or artifacts/mlflow-outbox).
+        #[arg(long)]
+        outbox: Option<PathBuf>,
+    },
+    /// Show what the outbox still holds (no server needed).
+    Status {
+        /// Outbox folder (default: $GENRE_MLFLOW_OUTBOX or artifacts/mlflow-outbox).
+        #[arg(long)]
+        outbox: Option<PathBuf>,
+    },
+}
+
+fn outbox_dir(arg: Option<PathBuf>) -> PathBuf {
+    arg.or_else(|| std::env::var_os("GENRE_MLFLOW_OUTBOX").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(genre_nlp::track::DEFAULT_OUTBOX_DIR))
 }
 
 fn load(data: &PathBuf, lenient: bool) -> Result<Dataset> {
@@ -114,6 +140,25 @@ fn run(cli: Cli) -> Result<()> {
                 split.manifest.split_sha256
             );
         }
+        Command::Mlflow { action } => match action {
+            MlflowAction::Status { outbox } => {
+                let st = genre_nlp::track::Outbox::open(outbox_dir(outbox))?.status()?;
+                println!("{st}");
+            }
+            MlflowAction::Sync { outbox } => {
+                let cfg = MlflowConfig::from_env()?.outbox_dir(Some(outbox_dir(outbox)));
+                let uri = cfg.tracking_uri.clone();
+                let report = Mlflow::new(cfg)?.sync()?;
+                println!("{uri}: {report}");
+                if report.remaining > 0 || !report.rejected.is_empty() {
+                    return Err(Error::Tracking(format!(
+                        "{} entries still pending, {} refused (see above)",
+                        report.remaining,
+                        report.rejected.len()
+                    )));
+                }
+            }
+        },
     }
     Ok(())
 }

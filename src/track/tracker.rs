@@ -1,0 +1,365 @@
+//! [`Tracker`]: the one face the study and the CLI log through, with a no-op implementation
+//! and the MLflow-backed [`MlflowTracker`].
+
+use super::client::{Mlflow, SyncReport};
+use super::config::MlflowConfig;
+use super::types::{now_ms, Batch, Metric, Param, RunStatus, Tag, MAX_METRICS_PER_BATCH};
+use crate::error::Result;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Logs runs, params, step metrics, tags and artifacts. Runs nest: [`Tracker::start_run`] while a
+/// run is active opens a child run (study → family → model); every logging call goes to the
+/// innermost active run.
+pub trait Tracker {
+    /// Opens a run (nested under the active one, if any) and makes it active; returns its id.
+    fn start_run(&mut self, name: &str) -> Result<String>;
+    /// Logs a param of the active run.
+    fn log_param(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Logs a metric point of the active run at `step` (timestamped now).
+    fn log_metric(&mut self, key: &str, value: f64, step: i64) -> Result<()>;
+    /// Sets a tag of the active run.
+    fn set_tag(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Uploads a file, or a folder recursively, into `artifact_dir` of the active run
+    /// (`""`: its root).
+    fn log_artifact(&mut self, local: &Path, artifact_dir: &str) -> Result<()>;
+    /// Sends what is buffered.
+    fn flush(&mut self) -> Result<()>;
+    /// Ends the active run with `status`; its parent becomes active again.
+    fn end_run(&mut self, status: RunStatus) -> Result<()>;
+    /// The active run's id.
+    fn active_run(&self) -> Option<&str>;
+
+    /// Logs several params.
+    fn log_params(&mut self, params: &[(&str, &str)]) -> Result<()> {
+        for (k, v) in params {
+            self.log_param(k, v)?;
+        }
+        Ok(())
+    }
+    /// Logs several metrics at one step.
+    fn log_metrics(&mut self, metrics: &[(&str, f64)], step: i64) -> Result<()> {
+        for (k, v) in metrics {
+            self.log_metric(k, *v, step)?;
+        }
+        Ok(())
+    }
+}
+
+/// A tracker that records nothing (for users who do not track). Run ids are `noop-<n>`.
+#[derive(Debug, Default)]
+pub struct NoopTracker {
+    stack: Vec<String>,
+    started: usize,
+}
+
+impl NoopTracker {
+    /// A no-op tracker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Tracker for NoopTracker {
+    fn start_run(&mut self, _name: &str) -> Result<String> {
+        self.started += 1;
+        let id = format!("noop-{}", self.started);
+        self.stack.push(id.clone());
+        Ok(id)
+    }
+    fn log_param(&mut self, _key: &str, _value: &str) -> Result<()> {
+        Ok(())
+    }
+    fn log_metric(&mut self, _key: &str, _value: f64, _step: i64) -> Result<()> {
+        Ok(())
+    }
+    fn set_tag(&mut self, _key: &str, _value: &str) -> Result<()> {
+        Ok(())
+    }
+    fn log_artifact(&mut self, _local: &Path, _artifact_dir: &str) -> Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn end_run(&mut self, _status: RunStatus) -> Result<()> {
+        self.stack.pop();
+        Ok(())
+    }
+    fn active_run(&self) -> Option<&str> {
+        self.stack.last().map(String::as_str)
+    }
+}
+
+/// The tracker from the environment: [`MlflowTracker`] when `MLFLOW_TRACKING_URI` is set,
+/// [`NoopTracker`] otherwise. `MLFLOW_EXPERIMENT_NAME`, when set, overrides `experiment`.
+pub fn from_env(experiment: &str) -> Result<Box<dyn Tracker>> {
+    if std::env::var_os("MLFLOW_TRACKING_URI").is_some_and(|v| !v.is_empty()) {
+        Ok(Box::new(MlflowTracker::from_env(experiment)?))
+    } else {
+        Ok(Box::new(NoopTracker::new()))
+    }
+}
+
+#[derive(Debug)]
+struct ActiveRun {
+    id: String,
+    pending: Batch,
+}
+
+/// Tracks to an MLflow server through [`Mlflow`]. Metric points are buffered and sent in
+/// batches (1000 points, or every `flush_interval`); params and tags go with them. Runs get the
+/// standard tags `mlflow.runName`, `mlflow.user`, `mlflow.source.name`, `mlflow.source.type`,
+/// `mlflow.source.git.commit` (when found) and `mlflow.parentRunId` for nested runs.
+///
+/// Dropping it flushes and ends the runs still active (FAILED while panicking, FINISHED
+/// otherwise), as the Python client does at exit.
+#[derive(Debug)]
+pub struct MlflowTracker {
+    client: Mlflow,
+    experiment_id: String,
+    stack: Vec<ActiveRun>,
+    flush_every: usize,
+    flush_interval: Duration,
+    last_flush: Instant,
+}
+
+impl MlflowTracker {
+    /// Tracks into experiment `experiment` (created if missing) with `client`.
+    pub fn new(client: Mlflow, experiment: &str) -> Result<Self> {
+        let experiment_id = client.get_or_create_experiment(experiment, &[])?;
+        Ok(Self::with_experiment_id(client, experiment_id))
+    }
+
+    /// Tracks into an existing experiment id (no server call).
+    pub fn with_experiment_id(client: Mlflow, experiment_id: impl Into<String>) -> Self {
+        MlflowTracker {
+            client,
+            experiment_id: experiment_id.into(),
+            stack: Vec::new(),
+            flush_every: MAX_METRICS_PER_BATCH,
+            flush_interval: Duration::from_secs(2),
+            last_flush: Instant::now(),
+        }
+    }
+
+    /// From the `MLFLOW_*` variables; `MLFLOW_EXPERIMENT_NAME` overrides `experiment`.
+    pub fn from_env(experiment: &str) -> Result<Self> {
+        let cfg = MlflowConfig::from_env()?;
+        let name = cfg
+            .experiment_name
+            .clone()
+            .unwrap_or_else(|| experiment.to_string());
+        Self::new(Mlflow::new(cfg)?, &name)
+    }
+
+    /// Sends buffered points once this many are waiting (default 1000, at least 1).
+    pub fn flush_every(mut self, points: usize) -> Self {
+        self.flush_every = points.max(1);
+        self
+    }
+
+    /// Sends buffered points at the first call after this much time (default 2 s).
+    pub fn flush_interval(mut self, d: Duration) -> Self {
+        self.flush_interval = d;
+        self
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Mlflow {
+        &self.client
+    }
+
+    /// The experiment id.
+    pub fn experiment_id(&self) -> &str {
+        &self.experiment_id
+    }
+
+    /// Replays the outbox now.
+    pub fn sync(&mut self) -> Result<SyncReport> {
+        self.flush()?;
+        self.client.sync()
+    }
+
+    fn active(&mut self) -> Result<&mut ActiveRun> {
+        self.stack
+            .last_mut()
+            .ok_or_else(|| crate::Error::Tracking("no active run: call start_run first".into()))
+    }
+
+    fn maybe_flush(&mut self) -> Result<()> {
+        let due = self
+            .stack
+            .last()
+            .is_some_and(|r| r.pending.len() >= self.flush_every)
+            || self.last_flush.elapsed() >= self.flush_interval;
+        if due {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush_run(&mut self, i: usize) -> Result<()> {
+        let batch = std::mem::take(&mut self.stack[i].pending);
+        if !batch.is_empty() {
+            self.client.log_batch(&self.stack[i].id, batch)?;
+        }
+        Ok(())
+    }
+
+    fn default_tags(&self, name: &str) -> Vec<Tag> {
+        let mut tags = vec![
+            Tag::new("mlflow.runName", name),
+            Tag::new("mlflow.source.type", "LOCAL"),
+        ];
+        let user = ["USER", "USERNAME", "LOGNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| "unknown".into());
+        tags.push(Tag::new("mlflow.user", user));
+        let source = std::env::args()
+            .next()
+            .map(|a| {
+                Path::new(&a)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or(a)
+            })
+            .unwrap_or_else(|| "genre_nlp".into());
+        tags.push(Tag::new("mlflow.source.name", source));
+        if let Some(commit) = git_commit() {
+            tags.push(Tag::new("mlflow.source.git.commit", commit));
+        }
+        if let Some(parent) = self.stack.last() {
+            tags.push(Tag::new("mlflow.parentRunId", parent.id.clone()));
+        }
+        tags
+    }
+}
+
+impl Tracker for MlflowTracker {
+    fn start_run(&mut self, name: &str) -> Result<String> {
+        self.flush()?;
+        let tags = self.default_tags(name);
+        let id = self.client.create_run(&self.experiment_id, name, &tags)?;
+        self.stack.push(ActiveRun {
+            id: id.clone(),
+            pending: Batch::default(),
+        });
+        Ok(id)
+    }
+
+    fn log_param(&mut self, key: &str, value: &str) -> Result<()> {
+        self.active()?.pending.params.push(Param::new(key, value));
+        self.maybe_flush()
+    }
+
+    fn log_metric(&mut self, key: &str, value: f64, step: i64) -> Result<()> {
+        self.active()?
+            .pending
+            .metrics
+            .push(Metric::new(key, value, step));
+        self.maybe_flush()
+    }
+
+    fn set_tag(&mut self, key: &str, value: &str) -> Result<()> {
+        self.active()?.pending.tags.push(Tag::new(key, value));
+        self.maybe_flush()
+    }
+
+    fn log_artifact(&mut self, local: &Path, artifact_dir: &str) -> Result<()> {
+        self.flush()?;
+        let id = self.active()?.id.clone();
+        let dir = (!artifact_dir.is_empty()).then_some(artifact_dir);
+        if local.is_dir() {
+            self.client.log_artifacts(&id, local, dir)?;
+        } else {
+            self.client.log_artifact(&id, local, dir)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        for i in 0..self.stack.len() {
+            self.flush_run(i)?;
+        }
+        self.last_flush = Instant::now();
+        Ok(())
+    }
+
+    fn end_run(&mut self, status: RunStatus) -> Result<()> {
+        if self.stack.is_empty() {
+            return Ok(());
+        }
+        let i = self.stack.len() - 1;
+        self.flush_run(i)?;
+        let run = &self.stack[i];
+        self.client.update_run(&run.id, status, Some(now_ms()))?;
+        self.stack.pop();
+        Ok(())
+    }
+
+    fn active_run(&self) -> Option<&str> {
+        self.stack.last().map(|r| r.id.as_str())
+    }
+}
+
+impl Drop for MlflowTracker {
+    fn drop(&mut self) {
+        let status = if std::thread::panicking() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Finished
+        };
+        while !self.stack.is_empty() {
+            if let Err(e) = self.end_run(status) {
+                eprintln!("warning: ending MLflow run at drop: {e}");
+                self.stack.pop();
+            }
+        }
+    }
+}
+
+/// The commit of the enclosing git checkout, read from `.git` (no `git` process).
+fn git_commit() -> Option<String> {
+    let mut dir = std::env::current_dir().ok()?;
+    loop {
+        let git = dir.join(".git");
+        if git.is_dir() {
+            let head = std::fs::read_to_string(git.join("HEAD")).ok()?;
+            let head = head.trim();
+            let Some(reference) = head.strip_prefix("ref: ") else {
+                return Some(head.to_string());
+            };
+            if let Ok(c) = std::fs::read_to_string(git.join(reference)) {
+                return Some(c.trim().to_string());
+            }
+            let packed = std::fs::read_to_string(git.join("packed-refs")).ok()?;
+            return packed.lines().find_map(|l| {
+                let (sha, name) = l.split_once(' ')?;
+                (name == reference).then(|| sha.to_string())
+            });
+        }
+        if !dir.pop() {
+            return None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noop_tracker_nests_and_records_nothing() {
+        let mut t = NoopTracker::new();
+        let a = t.start_run("study").unwrap();
+        let b = t.start_run("model").unwrap();
+        assert_ne!(a, b);
+        t.log_metrics(&[("loss", 1.0)], 0).unwrap();
+        t.end_run(RunStatus::Finished).unwrap();
+        assert_eq!(t.active_run(), Some(a.as_str()));
+        t.end_run(RunStatus::Finished).unwrap();
+        assert_eq!(t.active_run(), None);
+    }
+}

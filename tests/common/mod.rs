@@ -1,0 +1,5 @@
+//! Helpers shared by integration tests: a real MLflow server and a flaky HTTP proxy.
+#![allow(dead_code)]
+
+pub mod mlflow_server;
+pub mod proxy;
