@@ -2,6 +2,10 @@
 //! and checks what they showed. Needs `scripts/setup` (the README's test command runs it), so
 //! these tests are `#[ignore]`d in a plain `cargo test` and run with `-- --include-ignored`.
 
+mod common;
+
+use common::mlflow_server::MlflowServer;
+use genre_nlp::track::{Mlflow, MlflowConfig};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,8 +14,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs `notebook` through scripts/notebook's runner and returns the executed notebook.
-fn execute(notebook: &str) -> Value {
+/// Runs `notebook` through scripts/notebook's runner, logging to `tracking_uri`, and returns
+/// the executed notebook.
+fn execute(notebook: &str, tracking_uri: &str) -> Value {
     let tools = std::env::var("GENRE_NLP_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join(".tools"));
@@ -30,6 +35,8 @@ fn execute(notebook: &str) -> Value {
         .arg(&out)
         .current_dir(root())
         .env("GENRE_NLP_TOOLS", &tools)
+        .env("MLFLOW_TRACKING_URI", tracking_uri)
+        .env("GENRE_MLFLOW_OUTBOX", out_dir.path().join("outbox"))
         .status()
         .unwrap();
     assert!(
@@ -72,7 +79,8 @@ fn outputs(nb: &Value) -> Vec<(usize, String, String)> {
 #[ignore = "needs scripts/setup (Jupyter + evcxr); run with -- --include-ignored"]
 fn main_notebook_runs_and_shows_the_genre_table() {
     assert!(Path::new(&root().join("notebook.ipynb")).exists());
-    let nb = execute("notebook.ipynb");
+    let server = MlflowServer::start();
+    let nb = execute("notebook.ipynb", &server.uri());
     let outs = outputs(&nb);
     let html: Vec<&String> = outs
         .iter()
@@ -104,4 +112,27 @@ fn main_notebook_runs_and_shows_the_genre_table() {
             "no output mentions {needle:?}"
         );
     }
+    // And the tracking cell logged its run to the real server, manifest included.
+    let client = Mlflow::new(MlflowConfig::new(&server.uri()).unwrap().outbox_dir(None)).unwrap();
+    let exp = client
+        .get_experiment_by_name("movie-genre-nlp")
+        .unwrap()
+        .expect("experiment created");
+    let runs = client
+        .search_runs(&[exp.experiment_id.as_str()], "", 10)
+        .unwrap();
+    assert_eq!(runs.len(), 1, "one run per notebook execution");
+    let run = &runs[0];
+    assert_eq!(run.param("data.rows"), Some("2110"));
+    assert_eq!(run.param("split.seed"), Some("42"));
+    assert_eq!(run.param("text.fields"), Some("TitlePlot"));
+    let files = client
+        .list_artifacts(&run.info.run_id, Some("split"))
+        .unwrap();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.path.starts_with("split/split-seed42-")),
+        "{files:?}"
+    );
 }
