@@ -67,7 +67,11 @@ impl ClassicViews {
     pub fn examples(&self, train: &Dataset, n: usize) -> Table {
         let n = n.min(train.len()).min(self.train.len());
         let titles: Vec<&str> = train.titles().into_iter().take(n).collect();
-        let neural: Vec<String> = train.neural_text(self.fields).into_iter().take(n).collect();
+        let neural: Vec<String> = titles
+            .iter()
+            .zip(train.texts())
+            .map(|(t, p)| neural_text(&compose(t, p, self.fields)))
+            .collect();
         let classic: Vec<String> = self.train.iter().take(n).map(|d| d.join(" ")).collect();
         let df = DataFrame::new(
             n,
