@@ -72,6 +72,12 @@ pub enum Error {
     /// A tracking call was refused before sending: invalid key, value or configuration.
     #[error("tracking: {0}")]
     Tracking(String),
+    /// A figure could not be drawn or encoded.
+    #[error("plot: {0}")]
+    Plot(String),
+    /// A model was used in a way its state does not allow (wrong feature count, not fitted, ...).
+    #[error("model: {0}")]
+    Model(String),
 }
 
 /// `Result` with [`Error`] as the error type.

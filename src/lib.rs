@@ -8,8 +8,11 @@
 //! - [`text`]: the two text views, `neural_text` (minimal clean) and `classic_text`
 //!   (tokens, stopwords, POS filter, lemmas, learned bigram phrases);
 //! - [`eda`]: summaries returned as polars DataFrames;
+//! - [`features`]: sparse BoW / TF-IDF and truncated SVD;
+//! - [`models`]: the [`models::Classifier`] trait, saved models, linear baselines;
 //! - [`eval`]: accuracy, per-class / macro / weighted F1, confusion matrix, one-vs-rest PR and
 //!   ROC curves with AUC, defined as scikit-learn defines them;
+//! - [`plot`]: figures as PNG / SVG files and inline notebook images;
 //! - [`display`]: tables that show themselves inline in evcxr notebooks;
 //! - [`track`]: MLflow tracking over REST (retries, chunking, offline outbox) behind a [`track::Tracker`] trait.
 //!
@@ -20,6 +23,9 @@ pub mod display;
 pub mod eda;
 pub mod error;
 pub mod eval;
+pub mod features;
+pub mod models;
+pub mod plot;
 pub mod prelude;
 pub mod progress;
 pub mod text;

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use genre_nlp::prelude::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -50,6 +50,76 @@ enum Command {
         )]
         ratios: Vec<f64>,
         /// Output folder for the manifest and train.txt / val.txt / hold.txt.
+        #[arg(long)]
+        out: PathBuf,
+        /// Skip malformed records (listed on stderr) instead of failing.
+        #[arg(long)]
+        lenient: bool,
+    },
+    /// Train a pipeline on a labelled file and save the model directory.
+    Fit {
+        /// Labelled Kaggle ` ::: ` file or CSV (`text,genre`).
+        #[arg(long)]
+        train: PathBuf,
+        /// Pipeline to train.
+        #[arg(long, default_value = "tfidf-linear")]
+        pipeline: String,
+        /// Output model directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed of the internal validation split and the solvers.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Pipeline option `key=value` (repeatable); `--set help=1` lists the keys.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Skip malformed records (listed on stderr) instead of failing.
+        #[arg(long)]
+        lenient: bool,
+    },
+    /// Predict genres with a saved model; write `id,genre` rows in input order.
+    Predict {
+        /// Model directory written by `genre fit`.
+        #[arg(long)]
+        model: PathBuf,
+        /// Kaggle ` ::: ` file (3 or 4 fields) or CSV, labelled or not.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output CSV (`id,genre`).
+        #[arg(long)]
+        output: PathBuf,
+        /// Skip malformed records (listed on stderr) instead of failing.
+        #[arg(long)]
+        lenient: bool,
+    },
+    /// Score a saved model on a labelled file: accuracy and macro-F1 (and more with --json).
+    Evaluate {
+        /// Model directory written by `genre fit`.
+        #[arg(long)]
+        model: PathBuf,
+        /// Labelled Kaggle ` ::: ` file or CSV.
+        #[arg(long)]
+        input: PathBuf,
+        /// Print every metric as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Also write evaluation.json and per_class.csv into this folder.
+        #[arg(long)]
+        report_dir: Option<PathBuf>,
+        /// Skip malformed records (listed on stderr) instead of failing.
+        #[arg(long)]
+        lenient: bool,
+    },
+    /// Evaluation report of a saved model on a labelled file: metrics, per-class table and
+    /// figures (confusion matrices, ROC and PR curves, per-class F1) as PNG + SVG.
+    Report {
+        /// Model directory written by `genre fit`.
+        #[arg(long)]
+        model: PathBuf,
+        /// Labelled Kaggle ` ::: ` file or CSV.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output folder (e.g. artifacts/reports/tfidf-linear).
         #[arg(long)]
         out: PathBuf,
         /// Skip malformed records (listed on stderr) instead of failing.
@@ -140,6 +210,46 @@ fn run(cli: Cli) -> Result<()> {
                 split.manifest.split_sha256
             );
         }
+        Command::Fit {
+            train,
+            pipeline,
+            out,
+            seed,
+            set,
+            lenient,
+        } => fit(&train, &pipeline, &out, seed, &set, lenient)?,
+        Command::Predict {
+            model,
+            input,
+            output,
+            lenient,
+        } => {
+            let m = genre_nlp::models::load(&model)?;
+            let ds = load(&input, lenient)?;
+            let genres = m.predict_genres(&ds)?;
+            let mut w = csv::Writer::from_path(&output).map_err(|e| csv_err(&output, e))?;
+            w.write_record(["id", "genre"])
+                .map_err(|e| csv_err(&output, e))?;
+            for (id, g) in ds.ids().iter().zip(&genres) {
+                w.write_record([id.to_string().as_str(), g.as_str()])
+                    .map_err(|e| csv_err(&output, e))?;
+            }
+            w.flush().map_err(|e| Error::io(&output, e))?;
+            eprintln!("{} predictions -> {}", genres.len(), output.display());
+        }
+        Command::Evaluate {
+            model,
+            input,
+            json,
+            report_dir,
+            lenient,
+        } => evaluate(&model, &input, json, report_dir, lenient)?,
+        Command::Report {
+            model,
+            input,
+            out,
+            lenient,
+        } => report(&model, &input, &out, lenient)?,
         Command::Mlflow { action } => match action {
             MlflowAction::Status { outbox } => {
                 let st = genre_nlp::track::Outbox::open(outbox_dir(outbox))?.status()?;
@@ -161,6 +271,224 @@ fn run(cli: Cli) -> Result<()> {
         },
     }
     Ok(())
+}
+
+fn csv_err(path: &Path, e: csv::Error) -> Error {
+    Error::io(path, std::io::Error::other(e.to_string()))
+}
+
+/// Experiment the CLI logs to (MLFLOW_EXPERIMENT_NAME overrides it).
+const EXPERIMENT: &str = "movie-genre-nlp";
+
+/// Runs `body` inside a tracked run named `name`; the run ends FAILED if `body` fails.
+fn tracked<T>(
+    tracker: &mut dyn Tracker,
+    name: &str,
+    body: impl FnOnce(&mut dyn Tracker) -> Result<T>,
+) -> Result<T> {
+    tracker.start_run(name)?;
+    match body(tracker) {
+        Ok(v) => {
+            tracker.end_run(RunStatus::Finished)?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = tracker.end_run(RunStatus::Failed);
+            Err(e)
+        }
+    }
+}
+
+fn fit(
+    train: &Path,
+    pipeline: &str,
+    out: &Path,
+    seed: u64,
+    set: &[String],
+    lenient: bool,
+) -> Result<()> {
+    if pipeline != genre_nlp::models::tfidf_linear::PIPELINE {
+        return Err(Error::Config(format!(
+            "unknown pipeline `{pipeline}` (known: tfidf-linear)"
+        )));
+    }
+    let mut cfg = TfidfLinearConfig::default().seed(seed);
+    for kv in set {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| Error::Config(format!("--set {kv}: expected KEY=VALUE")))?;
+        if k == "help" {
+            println!(
+                "options of {pipeline}:\n  {}",
+                genre_nlp::models::tfidf_linear::SET_KEYS.join("\n  ")
+            );
+            return Ok(());
+        }
+        cfg.set(k, v)?;
+    }
+    cfg.validate()?;
+    let ds = load(&train.to_path_buf(), lenient)?;
+    let mut tracker = genre_nlp::track::from_env(EXPERIMENT)?;
+    tracked(tracker.as_mut(), &format!("fit {pipeline}"), |t| {
+        t.set_tag("genre.command", "fit")?;
+        t.log_param("data.train", &train.display().to_string())?;
+        t.log_param("data.rows", &ds.len().to_string())?;
+        for (k, v) in cfg.params() {
+            t.log_param(&k, &v)?;
+        }
+        let model = cfg.fit(&ds)?;
+        let r = model.fit_report();
+        for (step, (c, f1, acc)) in r.tuning.iter().enumerate() {
+            t.log_metric("tuning.c", f64::from(*c), step as i64)?;
+            t.log_metric("tuning.val_macro_f1", *f1, step as i64)?;
+            t.log_metric("tuning.val_accuracy", *acc, step as i64)?;
+            eprintln!("  C = {c:<6} validation macro-F1 {f1:.4}  accuracy {acc:.4}");
+        }
+        t.log_metrics(
+            &[
+                ("chosen_c", f64::from(r.chosen_c)),
+                ("n_features", r.n_features as f64),
+                ("seconds.view", r.view_seconds),
+                ("seconds.tuning", r.tuning_seconds),
+                ("seconds.vectorize", r.vectorize_seconds),
+                ("seconds.model", r.model_seconds),
+                ("seconds.total", r.total_seconds),
+            ],
+            0,
+        )?;
+        model.save(out)?;
+        t.log_artifact(out, "model")?;
+        println!(
+            "trained {pipeline} on {} rows ({} features, C = {}) in {:.1} s -> {}",
+            r.train_rows,
+            r.n_features,
+            r.chosen_c,
+            r.total_seconds,
+            out.display()
+        );
+        Ok(())
+    })
+}
+
+fn evaluate(
+    model_dir: &Path,
+    input: &Path,
+    json: bool,
+    report_dir: Option<PathBuf>,
+    lenient: bool,
+) -> Result<()> {
+    let model = genre_nlp::models::load(model_dir)?;
+    let ds = load(&input.to_path_buf(), lenient)?;
+    let mut tracker = genre_nlp::track::from_env(EXPERIMENT)?;
+    let name = format!("evaluate {}", model.pipeline());
+    tracked(tracker.as_mut(), &name, |t| {
+        t.set_tag("genre.command", "evaluate")?;
+        t.log_param("model.dir", &model_dir.display().to_string())?;
+        t.log_param("data.input", &input.display().to_string())?;
+        t.log_param("data.rows", &ds.len().to_string())?;
+        for (k, v) in model.params() {
+            t.log_param(&k, &v)?;
+        }
+        let ev = genre_nlp::models::evaluate(model.as_ref(), &ds)?;
+        let metrics = ev.metrics();
+        for (k, v) in &metrics {
+            t.log_metric(&format!("test.{k}"), *v, 0)?;
+        }
+        let scratch;
+        let dir = match &report_dir {
+            Some(d) => d.clone(),
+            None => {
+                scratch = std::env::temp_dir().join(format!("genre-eval-{}", std::process::id()));
+                scratch.clone()
+            }
+        };
+        write_evaluation(&ev, &metrics, &dir)?;
+        t.log_artifact(&dir, "evaluation")?;
+        if report_dir.is_none() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        if json {
+            let obj: serde_json::Map<String, serde_json::Value> = metrics
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+                .chain([("rows".to_string(), serde_json::json!(ev.rows))])
+                .collect();
+            println!("{}", serde_json::Value::Object(obj));
+        } else {
+            println!(
+                "{} rows: accuracy {:.4}, macro-F1 {:.4}",
+                ev.rows,
+                ev.accuracy(),
+                ev.macro_f1()
+            );
+        }
+        Ok(())
+    })
+}
+
+fn report(model_dir: &Path, input: &Path, out: &Path, lenient: bool) -> Result<()> {
+    let model = genre_nlp::models::load(model_dir)?;
+    let ds = load(&input.to_path_buf(), lenient)?;
+    let mut tracker = genre_nlp::track::from_env(EXPERIMENT)?;
+    let name = format!("report {}", model.pipeline());
+    tracked(tracker.as_mut(), &name, |t| {
+        t.set_tag("genre.command", "report")?;
+        t.log_param("model.dir", &model_dir.display().to_string())?;
+        t.log_param("data.input", &input.display().to_string())?;
+        let ev = genre_nlp::models::evaluate(model.as_ref(), &ds)?;
+        let metrics = ev.metrics();
+        for (k, v) in &metrics {
+            t.log_metric(&format!("test.{k}"), *v, 0)?;
+        }
+        write_evaluation(&ev, &metrics, out)?;
+        let figures =
+            genre_nlp::plot::evaluation_figures(&ev.report, &ev.confusion, &ev.curves, out)?;
+        t.log_artifact(out, "report")?;
+        println!(
+            "{} rows: accuracy {:.4}, macro-F1 {:.4}",
+            ev.rows,
+            ev.accuracy(),
+            ev.macro_f1()
+        );
+        for f in ["evaluation.json", "per_class.csv"] {
+            println!("{}", out.join(f).display());
+        }
+        for f in figures {
+            println!("{}", f.display());
+        }
+        Ok(())
+    })
+}
+
+/// Writes `evaluation.json` (headline metrics) and `per_class.csv` into `dir`.
+fn write_evaluation(
+    ev: &genre_nlp::models::Evaluation,
+    metrics: &[(String, f64)],
+    dir: &Path,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let obj: serde_json::Map<String, serde_json::Value> = metrics
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+        .collect();
+    let path = dir.join("evaluation.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&obj)?).map_err(|e| Error::io(&path, e))?;
+    let path = dir.join("per_class.csv");
+    let mut w = csv::Writer::from_path(&path).map_err(|e| csv_err(&path, e))?;
+    w.write_record(["genre", "precision", "recall", "f1", "support"])
+        .map_err(|e| csv_err(&path, e))?;
+    let pc = ev.report.per_class();
+    for (i, name) in ev.report.names().iter().enumerate() {
+        w.write_record([
+            name.clone(),
+            format!("{:.6}", pc.precision[i]),
+            format!("{:.6}", pc.recall[i]),
+            format!("{:.6}", pc.f1[i]),
+            pc.support[i].to_string(),
+        ])
+        .map_err(|e| csv_err(&path, e))?;
+    }
+    w.flush().map_err(|e| Error::io(&path, e))
 }
 
 fn main() -> ExitCode {

@@ -302,6 +302,16 @@ impl ClassicText {
     ) -> Result<(Self, Vec<Vec<String>>)> {
         config.validate()?;
         let tokens = classic_tokens_all(train_texts, &config);
+        Self::fit_tokens(tokens, config)
+    }
+
+    /// [`ClassicText::fit_transform`] from tokens already made by [`classic_tokens_all`] with
+    /// the same `config` (tagging is the slow part: tag once, fit phrases on several subsets).
+    pub fn fit_tokens(
+        tokens: Vec<Vec<String>>,
+        config: ClassicConfig,
+    ) -> Result<(Self, Vec<Vec<String>>)> {
+        config.validate()?;
         let phrases = match &config.phrases {
             Some(p) => Some(Phrases::fit(&tokens, p.clone())?),
             None => None,
@@ -317,6 +327,14 @@ impl ClassicText {
     /// Tokens of each text: [`classic_tokens`] then the learned phrases (rayon, order kept).
     pub fn transform<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Vec<String>> {
         let tokens = classic_tokens_all(texts, &self.config);
+        match &self.phrases {
+            Some(p) => tokens.into_par_iter().map(|d| p.apply_owned(d)).collect(),
+            None => tokens,
+        }
+    }
+
+    /// Applies the learned phrases to tokens made by [`classic_tokens_all`] (rayon, order kept).
+    pub fn apply_phrases(&self, tokens: Vec<Vec<String>>) -> Vec<Vec<String>> {
         match &self.phrases {
             Some(p) => tokens.into_par_iter().map(|d| p.apply_owned(d)).collect(),
             None => tokens,

@@ -1,0 +1,20 @@
+//! Models: the [`Classifier`] trait every family implements, the saved-model directory format,
+//! and the families themselves.
+//!
+//! - [`linear`]: one-vs-rest linear SVM and multinomial logistic regression on sparse or
+//!   dense features;
+//! - [`tfidf_linear`]: the `tfidf-linear` pipeline (text view → TF-IDF → linear model);
+//! - [`evaluate()`]: every metric of a model on labelled data.
+//!
+//! A saved model is a directory holding `model.json` (`{"pipeline": "...", "format": 1, ...}`
+//! plus the options it was fitted with), `labels.json` and the state the pipeline needs
+//! (fitted vectorizers, weights). [`load`] reads any of them back by its `pipeline` name.
+
+pub mod classifier;
+pub mod evaluate;
+pub mod linear;
+pub mod tfidf_linear;
+
+pub use classifier::{argmax_rows, load, Classifier, Fit, ModelMeta, MODEL_FORMAT};
+pub use evaluate::{evaluate, Evaluation};
+pub use tfidf_linear::{FitReport, Head, TextView, TfidfLinear, TfidfLinearConfig};
