@@ -13,8 +13,6 @@
 //! - `tf` is the raw count, `1 + ln(count)` with `sublinear_tf`, or 1 with `binary`;
 //! - rows are scaled to unit L2 (or L1) norm unless `norm` is [`Norm::None`].
 
-use std::collections::hash_map::Entry;
-
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -267,23 +265,27 @@ impl Tfidf {
         }
         // Document frequency and total count of every term, counted per chunk then merged.
         let chunk = n_docs.div_ceil(rayon::current_num_threads() * 4).max(64);
+        // One table per chunk: (document frequency, total count, last document seen). A term is
+        // allocated once per chunk, on first sight; repeats in a document bump only the count.
         let tables: Vec<FxHashMap<Box<str>, (u32, u64)>> = docs
             .par_chunks(chunk)
             .map(|docs| {
-                let mut table: FxHashMap<Box<str>, (u32, u64)> = FxHashMap::default();
-                let mut doc_terms: FxHashMap<String, u32> = FxHashMap::default();
-                for doc in docs {
-                    doc_terms.clear();
+                let mut table: FxHashMap<Box<str>, (u32, u64, u32)> = FxHashMap::default();
+                for (d, doc) in docs.iter().enumerate() {
+                    let d = d as u32 + 1;
                     self.for_each_term(doc.as_ref(), |term| {
-                        *doc_terms.entry_ref_str(term) += 1;
-                    });
-                    for (term, &count) in &doc_terms {
                         let e = table.entry_box(term);
-                        e.0 += 1;
-                        e.1 += u64::from(count);
-                    }
+                        e.1 += 1;
+                        if e.2 != d {
+                            e.0 += 1;
+                            e.2 = d;
+                        }
+                    });
                 }
                 table
+                    .into_iter()
+                    .map(|(t, (df, tf, _))| (t, (df, tf)))
+                    .collect()
             })
             .collect();
         let mut merged: FxHashMap<Box<str>, (u32, u64)> = FxHashMap::default();
@@ -440,28 +442,15 @@ fn pattern_tokens(doc: &str) -> Vec<&str> {
     out
 }
 
-/// Small helpers so the hot loops look up `&str` keys without allocating when present.
-trait StrMap<V> {
-    fn entry_ref_str(&mut self, key: &str) -> &mut V;
-}
-
-impl StrMap<u32> for FxHashMap<String, u32> {
-    fn entry_ref_str(&mut self, key: &str) -> &mut u32 {
-        if !self.contains_key(key) {
-            self.insert(key.to_string(), 0);
-        }
-        self.get_mut(key).expect("inserted above")
-    }
-}
-
+/// Looks up a `&str` key without allocating when present (the vectorizers' hot loop).
 trait BoxMap {
-    fn entry_box(&mut self, key: &str) -> &mut (u32, u64);
+    fn entry_box(&mut self, key: &str) -> &mut (u32, u64, u32);
 }
 
-impl BoxMap for FxHashMap<Box<str>, (u32, u64)> {
-    fn entry_box(&mut self, key: &str) -> &mut (u32, u64) {
+impl BoxMap for FxHashMap<Box<str>, (u32, u64, u32)> {
+    fn entry_box(&mut self, key: &str) -> &mut (u32, u64, u32) {
         if !self.contains_key(key) {
-            self.insert(key.into(), (0, 0));
+            self.insert(key.into(), (0, 0, 0));
         }
         self.get_mut(key).expect("inserted above")
     }
@@ -557,36 +546,30 @@ impl FittedTfidf {
         let rows: Vec<Vec<(usize, f32)>> = docs
             .par_iter()
             .map(|doc| {
-                let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
+                let mut ids: Vec<u32> = Vec::new();
                 cfg.for_each_term(doc.as_ref(), |term| {
                     if let Some(&j) = self.index.get(term) {
-                        match counts.entry(j) {
-                            Entry::Occupied(mut e) => *e.get_mut() += 1,
-                            Entry::Vacant(e) => {
-                                e.insert(1);
-                            }
-                        }
+                        ids.push(j);
                     }
                 });
-                let mut row: Vec<(usize, f32)> = counts
-                    .into_iter()
-                    .map(|(j, c)| {
-                        let tf = if cfg.binary {
-                            1.0
-                        } else if cfg.sublinear_tf {
-                            1.0 + (c as f32).ln()
-                        } else {
-                            c as f32
-                        };
-                        let w = if cfg.use_idf {
-                            tf * self.idf[j as usize]
-                        } else {
-                            tf
-                        };
-                        (j as usize, w)
-                    })
-                    .collect();
-                row.sort_unstable_by_key(|&(j, _)| j);
+                ids.sort_unstable();
+                let mut row: Vec<(usize, f32)> = Vec::new();
+                for run in ids.chunk_by(|a, b| a == b) {
+                    let (j, c) = (run[0], run.len());
+                    let tf = if cfg.binary {
+                        1.0
+                    } else if cfg.sublinear_tf {
+                        1.0 + (c as f32).ln()
+                    } else {
+                        c as f32
+                    };
+                    let w = if cfg.use_idf {
+                        tf * self.idf[j as usize]
+                    } else {
+                        tf
+                    };
+                    row.push((j as usize, w));
+                }
                 normalize(&mut row, cfg.norm);
                 row
             })
