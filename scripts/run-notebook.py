@@ -46,7 +46,7 @@ def main():
         timeout=args.timeout,
         kernel_name=args.kernel,
         resources={"metadata": {"path": workdir}},
-        startup_timeout=120,
+        startup_timeout=900,  # a cold kernel may wait for another build of the shared cache
     )
     timings = []
     started = time.time()
