@@ -121,8 +121,15 @@ fn main_notebook_runs_and_shows_the_genre_table() {
     let runs = client
         .search_runs(&[exp.experiment_id.as_str()], "", 10)
         .unwrap();
-    assert_eq!(runs.len(), 1, "one run per notebook execution");
-    let run = &runs[0];
+    assert_eq!(
+        runs.len(),
+        2,
+        "data-and-split + tfidf-linear per notebook execution"
+    );
+    let run = runs
+        .iter()
+        .find(|r| r.info.run_name == "data-and-split")
+        .expect("data-and-split run");
     assert_eq!(run.param("data.rows"), Some("2110"));
     assert_eq!(run.param("split.seed"), Some("42"));
     assert_eq!(run.param("text.fields"), Some("TitlePlot"));
@@ -134,5 +141,46 @@ fn main_notebook_runs_and_shows_the_genre_table() {
             .iter()
             .any(|f| f.path.starts_with("split/split-seed42-")),
         "{files:?}"
+    );
+
+    // The baseline section: a per-class report, two inline figures, and its own run with the
+    // hold-out metrics, the model directory and the report figures.
+    assert!(
+        html.iter()
+            .any(|h| h.contains("precision") && h.contains("drama")),
+        "no per-class report among the HTML outputs"
+    );
+    let pngs = outs.iter().filter(|o| o.1 == "image/png").count();
+    assert!(
+        pngs >= 2,
+        "expected the confusion matrix and PR curves inline, got {pngs} images"
+    );
+    let run = runs
+        .iter()
+        .find(|r| r.info.run_name == "tfidf-linear")
+        .expect("tfidf-linear run");
+    assert_eq!(run.param("pipeline"), Some("tfidf-linear"));
+    let acc = run
+        .data
+        .metrics
+        .iter()
+        .find(|m| m.key == "hold.accuracy")
+        .expect("hold.accuracy logged");
+    assert!(acc.value > 0.3, "hold accuracy {}", acc.value);
+    let model = client
+        .list_artifacts(&run.info.run_id, Some("model"))
+        .unwrap();
+    assert!(
+        model.iter().any(|f| f.path.ends_with("linear.bin")),
+        "{model:?}"
+    );
+    let report = client
+        .list_artifacts(&run.info.run_id, Some("report"))
+        .unwrap();
+    assert!(
+        report
+            .iter()
+            .any(|f| f.path.ends_with("confusion_matrix.png")),
+        "{report:?}"
     );
 }
