@@ -495,13 +495,13 @@ impl Fit for TfidfLinearConfig {
                     .ratios(1.0 - self.val_fraction, self.val_fraction, 0.0)
                     .seed(self.seed),
             )?;
+            let index: std::collections::HashMap<u64, usize> = train
+                .ids()
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| (id, i))
+                .collect();
             let pos = |side: &Dataset| -> Vec<usize> {
-                let index: std::collections::HashMap<u64, usize> = train
-                    .ids()
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, id)| (id, i))
-                    .collect();
                 side.ids()
                     .iter()
                     .filter_map(|id| index.get(id).copied())
