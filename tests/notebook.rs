@@ -5,48 +5,11 @@
 mod common;
 
 use common::mlflow_server::MlflowServer;
+use common::notebook::{execute, root};
 use genre_nlp::track::{Mlflow, MlflowConfig};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs `notebook` through scripts/notebook's runner, logging to `tracking_uri`, and returns
-/// the executed notebook.
-fn execute(notebook: &str, tracking_uri: &str) -> Value {
-    let tools = std::env::var("GENRE_NLP_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join(".tools"));
-    let python = tools.join("venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} missing: run scripts/setup first (the README's test command does)",
-        python.display()
-    );
-    let out_dir = tempfile::tempdir().unwrap();
-    let out = out_dir.path().join("executed.ipynb");
-    let status = Command::new("bash")
-        .arg("-c")
-        .arg(r#"source scripts/env.sh && exec "$VENV/bin/python" scripts/run-notebook.py "$0" --out "$1""#)
-        .arg(notebook)
-        .arg(&out)
-        .current_dir(root())
-        .env("GENRE_NLP_TOOLS", &tools)
-        .env("MLFLOW_TRACKING_URI", tracking_uri)
-        .env("GENRE_MLFLOW_OUTBOX", out_dir.path().join("outbox"))
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "{notebook} failed; the cell and its error are printed above"
-    );
-    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
-}
-
-/// Every output of every code cell, as (cell index, mime type, text).
 fn outputs(nb: &Value) -> Vec<(usize, String, String)> {
     let mut v = Vec::new();
     for (i, cell) in nb["cells"].as_array().unwrap().iter().enumerate() {
@@ -80,7 +43,7 @@ fn outputs(nb: &Value) -> Vec<(usize, String, String)> {
 fn main_notebook_runs_and_shows_the_genre_table() {
     assert!(Path::new(&root().join("notebook.ipynb")).exists());
     let server = MlflowServer::start();
-    let nb = execute("notebook.ipynb", &server.uri());
+    let nb = execute("notebook.ipynb", Some(&server.uri()));
     let outs = outputs(&nb);
     let html: Vec<&String> = outs
         .iter()

@@ -3,43 +3,11 @@
 //! PNG. Needs `scripts/setup` (the README's test command runs it), so the test is `#[ignore]`d
 //! in a plain `cargo test` and runs with `-- --include-ignored`.
 
+mod common;
+
 use base64::Engine as _;
+use common::notebook::{execute, root};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs `notebook` through scripts/notebook's runner and returns the executed notebook.
-fn execute(notebook: &str) -> Value {
-    let tools = std::env::var("GENRE_NLP_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join(".tools"));
-    let python = tools.join("venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} missing: run scripts/setup first (the README's test command does)",
-        python.display()
-    );
-    let out_dir = tempfile::tempdir().unwrap();
-    let out = out_dir.path().join("executed.ipynb");
-    let status = Command::new("bash")
-        .arg("-c")
-        .arg(r#"source scripts/env.sh && exec "$VENV/bin/python" scripts/run-notebook.py "$0" --out "$1""#)
-        .arg(notebook)
-        .arg(&out)
-        .current_dir(root())
-        .env("GENRE_NLP_TOOLS", &tools)
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "{notebook} failed; the cell and its error are printed above"
-    );
-    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
-}
 
 fn text(v: &Value) -> String {
     match v {
@@ -57,7 +25,7 @@ fn is_figure_cell(source: &str) -> bool {
 #[test]
 #[ignore = "needs scripts/setup (Jupyter + evcxr); run with -- --include-ignored"]
 fn plots_notebook_shows_every_figure_inline() {
-    let nb = execute("notebooks/plots.ipynb");
+    let nb = execute("notebooks/plots.ipynb", None);
     let cells = nb["cells"].as_array().unwrap();
     let mut figure_cells = 0;
     for (i, cell) in cells.iter().enumerate() {

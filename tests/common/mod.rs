@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod mlflow_server;
+pub mod notebook;
 pub mod proxy;

@@ -1,0 +1,44 @@
+//! Headless notebook execution through the project's runner (scripts/run-notebook.py) and the
+//! real evcxr kernel; needs `scripts/setup` (the README's test command runs it).
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Executes `notebook` (relative to the crate root) and returns the executed notebook. With
+/// `tracking_uri`, runs log there and the MLflow outbox lives in a temporary folder.
+pub fn execute(notebook: &str, tracking_uri: Option<&str>) -> Value {
+    let tools = std::env::var("GENRE_NLP_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join(".tools"));
+    let python = tools.join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/setup first (the README's test command does)",
+        python.display()
+    );
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("executed.ipynb");
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(r#"source scripts/env.sh && exec "$VENV/bin/python" scripts/run-notebook.py "$0" --out "$1""#)
+        .arg(notebook)
+        .arg(&out)
+        .current_dir(root())
+        .env("GENRE_NLP_TOOLS", &tools);
+    if let Some(uri) = tracking_uri {
+        cmd.env("MLFLOW_TRACKING_URI", uri)
+            .env("GENRE_MLFLOW_OUTBOX", out_dir.path().join("outbox"));
+    }
+    let status = cmd.status().unwrap();
+    assert!(
+        status.success(),
+        "{notebook} failed; the cell and its error are printed above"
+    );
+    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+}
