@@ -25,6 +25,8 @@ pub trait RowMatrix: Sync {
     fn row_sq_norm(&self, i: usize) -> f32;
     /// Number of stored values in row `i` (all columns for a dense matrix).
     fn row_nnz(&self, i: usize) -> usize;
+    /// Calls `f(j, x_ij)` for every stored value of row `i`, columns ascending.
+    fn for_each_in_row(&self, i: usize, f: impl FnMut(usize, f32));
 }
 
 /// Panics in debug builds when `m` is stored column-major: every [`Csr`] this crate builds is
@@ -74,6 +76,15 @@ impl RowMatrix for Csr {
     fn row_nnz(&self, i: usize) -> usize {
         csr_rows(self).indptr().outer_inds_sz(i).len()
     }
+
+    #[inline]
+    fn for_each_in_row(&self, i: usize, mut f: impl FnMut(usize, f32)) {
+        let m = csr_rows(self);
+        let range = m.indptr().outer_inds_sz(i);
+        for (&j, &v) in m.indices()[range.clone()].iter().zip(&m.data()[range]) {
+            f(j, v);
+        }
+    }
 }
 
 impl RowMatrix for Dense {
@@ -104,6 +115,13 @@ impl RowMatrix for Dense {
 
     fn row_nnz(&self, _i: usize) -> usize {
         self.ncols()
+    }
+
+    #[inline]
+    fn for_each_in_row(&self, i: usize, mut f: impl FnMut(usize, f32)) {
+        for (j, &v) in self.row(i).iter().enumerate() {
+            f(j, v);
+        }
     }
 }
 

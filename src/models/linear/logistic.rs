@@ -15,7 +15,7 @@ use crate::{Error, Result};
 /// Rows per chunk of the parallel loss / gradient (before the cap below).
 const ROWS_PER_CHUNK: usize = 1024;
 /// At most this many chunks, each with its own `n_classes × n_features` gradient buffer.
-const MAX_CHUNKS: usize = 16;
+const MAX_CHUNKS: usize = 8;
 /// Memory allowed for the per-chunk gradient buffers, in bytes.
 const BUFFER_BUDGET: usize = 256 << 20;
 
@@ -190,7 +190,13 @@ impl LogisticRegression {
             ),
             Status::Gradient | Status::Ftol => {}
         }
-        let coef: Vec<f32> = out.x[..k * d].iter().map(|&v| v as f32).collect();
+        // Feature-major (j·k + c) to the model's class-major (c·d + j).
+        let mut coef = vec![0f32; k * d];
+        for (j, wj) in out.x[..k * d].chunks_exact(k).enumerate() {
+            for (c, &w) in wj.iter().enumerate() {
+                coef[c * d + j] = w as f32;
+            }
+        }
         let intercept: Vec<f32> = if self.fit_intercept {
             out.x[k * d..].iter().map(|&v| v as f32).collect()
         } else {
@@ -209,7 +215,9 @@ impl LogisticRegression {
 }
 
 /// The scaled objective `Σ s_i·CE_i / S + l2/2·‖W‖²` and its gradient, computed over fixed
-/// row chunks in parallel and reduced in chunk order (bit-identical run to run).
+/// row chunks in parallel and reduced in chunk order (bit-identical run to run). `W` is stored
+/// feature-major (`theta[j·k + c]`), so a row's nonzeros each read and write k adjacent
+/// weights instead of k scattered ones.
 struct Objective<'a, M> {
     x: &'a M,
     y: &'a [usize],
@@ -278,11 +286,20 @@ impl<'a, M: RowMatrix> Objective<'a, M> {
                 let mut loss = 0f64;
                 let mut gb = vec![0f64; k];
                 let mut z = vec![0f64; k];
+                let mut zf = vec![0f32; k];
+                let mut rf = vec![0f32; k];
                 for i in rows.clone() {
+                    // Weights are feature-major: the k class weights of feature j sit together.
+                    zf.iter_mut().for_each(|v| *v = 0.0);
+                    x.for_each_in_row(i, |j, v| {
+                        for (zc, &w) in zf.iter_mut().zip(&w32[j * k..(j + 1) * k]) {
+                            *zc += v * w;
+                        }
+                    });
                     let mut zmax = f64::NEG_INFINITY;
                     let yi = y[i];
-                    for (c, zc) in z.iter_mut().enumerate() {
-                        *zc = x.dot_row(i, &w32[c * d..(c + 1) * d]) as f64 + b[c];
+                    for ((zc, &zv), &bc) in z.iter_mut().zip(&zf).zip(&b) {
+                        *zc = zv as f64 + bc;
                         zmax = zmax.max(*zc);
                     }
                     let zy = z[yi] - zmax;
@@ -294,14 +311,20 @@ impl<'a, M: RowMatrix> Objective<'a, M> {
                     let s = sw[i];
                     // CE = log Σ exp(z) - z_y, both shifted by zmax.
                     loss += s * (sum.ln() - zy);
-                    for (c, &e) in z.iter().enumerate() {
+                    if s == 0.0 {
+                        continue;
+                    }
+                    for (c, (&e, r32)) in z.iter().zip(rf.iter_mut()).enumerate() {
                         let p = e / sum;
                         let r = s * (p - if c == yi { 1.0 } else { 0.0 });
-                        if r != 0.0 {
-                            gb[c] += r;
-                            x.axpy_row(i, r as f32, &mut buf[c * d..(c + 1) * d]);
-                        }
+                        gb[c] += r;
+                        *r32 = r as f32;
                     }
+                    x.for_each_in_row(i, |j, v| {
+                        for (g, &r) in buf[j * k..(j + 1) * k].iter_mut().zip(&rf) {
+                            *g += v * r;
+                        }
+                    });
                 }
                 (loss, gb)
             })

@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::features::matrix::{csr_from_rows, Csr};
 
+mod words;
+
 /// How text is cut into tokens before n-grams are formed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Tokenizer {
@@ -259,11 +261,35 @@ impl Tfidf {
     /// Learns the vocabulary and idf on `docs` (the training side only).
     pub fn fit<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Result<FittedTfidf> {
         self.validate()?;
-        let n_docs = docs.len();
-        if n_docs == 0 {
+        if docs.is_empty() {
             return Err(Error::Config("tfidf: cannot fit on zero documents".into()));
         }
-        // Document frequency and total count of every term, counted per chunk then merged.
+        if words::applies(self) {
+            return Ok(words::fit(self, docs, false)?.0);
+        }
+        self.fit_terms(docs)
+    }
+
+    /// [`Tfidf::fit`] then [`FittedTfidf::transform`] of the same documents (word unigrams and
+    /// bigrams read each document once).
+    pub fn fit_transform<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Result<(FittedTfidf, Csr)> {
+        self.validate()?;
+        if docs.is_empty() {
+            return Err(Error::Config("tfidf: cannot fit on zero documents".into()));
+        }
+        if words::applies(self) {
+            if let (fitted, Some(x)) = words::fit(self, docs, true)? {
+                return Ok((fitted, x));
+            }
+        }
+        let fitted = self.fit_terms(docs)?;
+        let x = fitted.transform(docs)?;
+        Ok((fitted, x))
+    }
+
+    /// The general fit: every term as a string (character n-grams, word n-grams beyond 2).
+    fn fit_terms<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Result<FittedTfidf> {
+        let n_docs = docs.len();
         let chunk = n_docs.div_ceil(rayon::current_num_threads() * 4).max(64);
         // One table per chunk: (document frequency, total count, last document seen). A term is
         // allocated once per chunk, on first sight; repeats in a document bump only the count.
@@ -271,9 +297,10 @@ impl Tfidf {
             .par_chunks(chunk)
             .map(|docs| {
                 let mut table: FxHashMap<Box<str>, (u32, u64, u32)> = FxHashMap::default();
+                let mut buf = String::new();
                 for (d, doc) in docs.iter().enumerate() {
                     let d = d as u32 + 1;
-                    self.for_each_term(doc.as_ref(), |term| {
+                    self.for_each_term(doc.as_ref(), &mut buf, |term| {
                         let e = table.entry_box(term);
                         e.1 += 1;
                         if e.2 != d {
@@ -300,6 +327,18 @@ impl Tfidf {
                 e.1 += tf;
             }
         }
+        let (min_df, max_df) = self.df_bounds(n_docs)?;
+        let kept: Vec<Candidate> = merged
+            .into_iter()
+            .filter(|(_, (df, _))| (*df as f64) >= min_df && (*df as f64) <= max_df)
+            .map(|(term, (df, tf))| Candidate { term, df, tf })
+            .collect();
+        let (terms, idf) = self.vocabulary(kept, n_docs)?;
+        Ok(FittedTfidf::from_parts(self.clone(), terms, idf, n_docs))
+    }
+
+    /// `min_df` and `max_df` in documents, checked against each other.
+    fn df_bounds(&self, n_docs: usize) -> Result<(f64, f64)> {
         let min_df = self.min_df.resolve(n_docs);
         let max_df = self.max_df.resolve(n_docs);
         if max_df < min_df {
@@ -307,17 +346,22 @@ impl Tfidf {
                 "tfidf: max_df ({max_df} documents) is below min_df ({min_df} documents)"
             )));
         }
-        let mut kept: Vec<(Box<str>, u32, u64)> = merged
-            .into_iter()
-            .filter(|(_, (df, _))| (*df as f64) >= min_df && (*df as f64) <= max_df)
-            .map(|(t, (df, tf))| (t, df, tf))
-            .collect();
-        kept.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok((min_df, max_df))
+    }
+
+    /// From the terms within the df bounds to the vocabulary: alphabetical columns,
+    /// `max_features` most frequent (ties alphabetical), and the idf per column.
+    fn vocabulary(
+        &self,
+        mut kept: Vec<Candidate>,
+        n_docs: usize,
+    ) -> Result<(Vec<String>, Vec<f32>)> {
+        kept.par_sort_unstable_by(|a, b| a.term.cmp(&b.term));
         if let Some(limit) = self.max_features {
             if kept.len() > limit {
                 // Most frequent first, ties in alphabetical order (stable sort over sorted terms).
                 let mut order: Vec<usize> = (0..kept.len()).collect();
-                order.par_sort_by(|&a, &b| kept[b].2.cmp(&kept[a].2));
+                order.par_sort_by(|&a, &b| kept[b].tf.cmp(&kept[a].tf));
                 let mut keep = vec![false; kept.len()];
                 for &i in &order[..limit] {
                     keep[i] = true;
@@ -338,38 +382,24 @@ impl Tfidf {
         let n = n_docs as f64 + if self.smooth_idf { 1.0 } else { 0.0 };
         let idf = kept
             .iter()
-            .map(|(_, df, _)| {
-                let df = *df as f64 + if self.smooth_idf { 1.0 } else { 0.0 };
+            .map(|c| {
+                let df = c.df as f64 + if self.smooth_idf { 1.0 } else { 0.0 };
                 ((n / df).ln() + 1.0) as f32
             })
             .collect();
-        let terms: Vec<String> = kept.into_iter().map(|(t, _, _)| t.into_string()).collect();
-        Ok(FittedTfidf::from_parts(self.clone(), terms, idf, n_docs))
+        let terms = kept.into_iter().map(|c| c.term.into_string()).collect();
+        Ok((terms, idf))
     }
 
-    /// [`Tfidf::fit`] then [`FittedTfidf::transform`] of the same documents.
-    pub fn fit_transform<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Result<(FittedTfidf, Csr)> {
-        let fitted = self.fit(docs)?;
-        let x = fitted.transform(docs)?;
-        Ok((fitted, x))
-    }
-
-    /// Calls `f` with every term of `doc` (with repeats), as the options define terms.
-    fn for_each_term(&self, doc: &str, mut f: impl FnMut(&str)) {
-        let lowered;
-        let doc = if self.lowercase && doc.chars().any(char::is_uppercase) {
-            lowered = doc.to_lowercase();
-            lowered.as_str()
-        } else {
-            doc
-        };
+    /// Calls `f` with every term of `doc` (with repeats), as the options define terms;
+    /// `buf` holds the lowercased text.
+    fn for_each_term(&self, doc: &str, buf: &mut String, mut f: impl FnMut(&str)) {
+        let doc = words::lowered(self.lowercase, doc, buf);
         let (lo, hi) = self.ngram_range;
         match self.analyzer {
             Analyzer::Word => {
-                let tokens: Vec<&str> = match self.tokenizer {
-                    Tokenizer::Whitespace => doc.split_whitespace().collect(),
-                    Tokenizer::Pattern => pattern_tokens(doc),
-                };
+                let mut tokens: Vec<&str> = Vec::new();
+                words::for_each_token(self.tokenizer, doc, |t| tokens.push(t));
                 let mut buf = String::new();
                 for n in lo..=hi.min(tokens.len()) {
                     for window in tokens.windows(n) {
@@ -416,30 +446,12 @@ impl Tfidf {
     }
 }
 
-/// scikit-learn's `(?u)\b\w\w+\b`: maximal runs of word characters, 2 or more long.
-fn pattern_tokens(doc: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut len = 0usize;
-    for (i, c) in doc.char_indices() {
-        if c.is_alphanumeric() || c == '_' {
-            if start.is_none() {
-                start = Some(i);
-                len = 0;
-            }
-            len += 1;
-        } else if let Some(s) = start.take() {
-            if len >= 2 {
-                out.push(&doc[s..i]);
-            }
-        }
-    }
-    if let Some(s) = start {
-        if len >= 2 {
-            out.push(&doc[s..]);
-        }
-    }
-    out
+/// A term within the df bounds, before the vocabulary is cut: its text, document frequency
+/// and total count.
+struct Candidate {
+    term: Box<str>,
+    df: u32,
+    tf: u64,
 }
 
 /// Looks up a `&str` key without allocating when present (the vectorizers' hot loop).
@@ -465,7 +477,16 @@ pub struct FittedTfidf {
     terms: Vec<String>,
     idf: Vec<f32>,
     n_train_docs: usize,
-    index: FxHashMap<String, u32>,
+    lookup: Lookup,
+}
+
+/// How a fitted vectorizer finds the column of a term.
+#[derive(Debug, Clone)]
+enum Lookup {
+    /// Every term's text (character n-grams, word n-grams beyond 2).
+    Terms(FxHashMap<String, u32>),
+    /// Word unigrams and bigrams by token ids.
+    Words(words::WordIndex),
 }
 
 /// What a [`FittedTfidf`] saves: the index is rebuilt on load.
@@ -496,17 +517,23 @@ impl From<FittedTfidf> for FittedTfidfState {
 
 impl FittedTfidf {
     fn from_parts(config: Tfidf, terms: Vec<String>, idf: Vec<f32>, n_train_docs: usize) -> Self {
-        let index = terms
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), i as u32))
-            .collect();
+        let lookup = if words::applies(&config) {
+            Lookup::Words(words::WordIndex::new(&terms))
+        } else {
+            Lookup::Terms(
+                terms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (t.clone(), i as u32))
+                    .collect(),
+            )
+        };
         FittedTfidf {
             config,
             terms,
             idf,
             n_train_docs,
-            index,
+            lookup,
         }
     }
 
@@ -527,7 +554,10 @@ impl FittedTfidf {
 
     /// Column of `term`, if it is in the vocabulary.
     pub fn column(&self, term: &str) -> Option<usize> {
-        self.index.get(term).map(|&i| i as usize)
+        match &self.lookup {
+            Lookup::Terms(index) => index.get(term).map(|&i| i as usize),
+            Lookup::Words(index) => index.column(term),
+        }
     }
 
     /// The idf weight per column (all 1 when `use_idf` is off).
@@ -543,38 +573,64 @@ impl FittedTfidf {
     /// One sparse row per document; terms outside the vocabulary are ignored.
     pub fn transform<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Result<Csr> {
         let cfg = &self.config;
+        let chunk = docs
+            .len()
+            .div_ceil(rayon::current_num_threads() * 4)
+            .max(64);
         let rows: Vec<Vec<(usize, f32)>> = docs
-            .par_iter()
-            .map(|doc| {
+            .par_chunks(chunk)
+            .flat_map_iter(|docs| {
+                let mut buf = String::new();
                 let mut ids: Vec<u32> = Vec::new();
-                cfg.for_each_term(doc.as_ref(), |term| {
-                    if let Some(&j) = self.index.get(term) {
-                        ids.push(j);
-                    }
-                });
-                ids.sort_unstable();
-                let mut row: Vec<(usize, f32)> = Vec::new();
-                for run in ids.chunk_by(|a, b| a == b) {
-                    let (j, c) = (run[0], run.len());
-                    let tf = if cfg.binary {
-                        1.0
-                    } else if cfg.sublinear_tf {
-                        1.0 + (c as f32).ln()
-                    } else {
-                        c as f32
-                    };
-                    let w = if cfg.use_idf {
-                        tf * self.idf[j as usize]
-                    } else {
-                        tf
-                    };
-                    row.push((j as usize, w));
-                }
-                normalize(&mut row, cfg.norm);
-                row
+                let mut cols: Vec<u32> = Vec::new();
+                docs.iter()
+                    .map(|doc| {
+                        cols.clear();
+                        match &self.lookup {
+                            Lookup::Terms(index) => {
+                                cfg.for_each_term(doc.as_ref(), &mut buf, |term| {
+                                    if let Some(&j) = index.get(term) {
+                                        cols.push(j);
+                                    }
+                                });
+                            }
+                            Lookup::Words(index) => {
+                                index.token_ids(cfg, doc.as_ref(), &mut buf, &mut ids);
+                                index.columns(&ids, cfg.ngram_range, &mut cols);
+                            }
+                        }
+                        self.weigh(&mut cols)
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         Ok(csr_from_rows(self.terms.len(), rows))
+    }
+
+    /// One row from the columns of a document's terms (with repeats, any order): tf, idf and
+    /// the norm as configured.
+    fn weigh(&self, cols: &mut [u32]) -> Vec<(usize, f32)> {
+        let cfg = &self.config;
+        cols.sort_unstable();
+        let mut row: Vec<(usize, f32)> = Vec::new();
+        for run in cols.chunk_by(|a, b| a == b) {
+            let (j, c) = (run[0], run.len());
+            let tf = if cfg.binary {
+                1.0
+            } else if cfg.sublinear_tf {
+                1.0 + (c as f32).ln()
+            } else {
+                c as f32
+            };
+            let w = if cfg.use_idf {
+                tf * self.idf[j as usize]
+            } else {
+                tf
+            };
+            row.push((j as usize, w));
+        }
+        normalize(&mut row, cfg.norm);
+        row
     }
 }
 
@@ -610,10 +666,10 @@ mod tests {
     #[test]
     fn pattern_tokens_match_sklearn_token_pattern() {
         assert_eq!(
-            pattern_tokens("It's a well-known _x_ café, 42 times!"),
+            words::pattern_tokens("It's a well-known _x_ café, 42 times!"),
             vec!["It", "well", "known", "_x_", "café", "42", "times"]
         );
-        assert!(pattern_tokens("a b c ,.").is_empty());
+        assert!(words::pattern_tokens("a b c ,.").is_empty());
     }
 
     /// Worked by hand (and equal to scikit-learn 1.x `TfidfVectorizer()` on the same corpus):
@@ -713,6 +769,60 @@ mod tests {
         assert!(Tfidf::default().fit::<&str>(&[]).is_err());
         let e = Tfidf::default().fit(&["a b c"]).unwrap_err().to_string();
         assert!(e.contains("empty vocabulary"), "{e}");
+    }
+
+    /// The same fit with every term looked up as a string (the general path).
+    fn by_strings(cfg: &Tfidf, docs: &[String]) -> FittedTfidf {
+        let mut f = cfg.fit_terms(docs).unwrap();
+        f.lookup = Lookup::Terms(
+            f.terms
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.clone(), i as u32))
+                .collect(),
+        );
+        f
+    }
+
+    /// The token-id path gives exactly the general path's vocabulary, idf and rows.
+    #[test]
+    fn word_id_path_equals_the_string_path() {
+        let data =
+            crate::data::Dataset::load(crate::data::data_file("train_data.txt").unwrap()).unwrap();
+        let mut docs = data.neural_text(crate::text::TextFields::TitlePlot);
+        docs.truncate(400);
+        docs.push("ǅungla Straße ΣΊΣΥΦΟΣ — Café_Noir 42 it's A b".into());
+        docs.push(String::new());
+        let (train, test) = docs.split_at(300);
+        let configs = [
+            Tfidf::default(),
+            Tfidf::default().ngram_range(1, 2).sublinear_tf(true),
+            Tfidf::bow().ngram_range(2, 2).min_df(2),
+            Tfidf::default()
+                .ngram_range(1, 2)
+                .tokenizer(Tokenizer::Whitespace)
+                .lowercase(false)
+                .max_df(0.5)
+                .max_features(500),
+        ];
+        for cfg in configs {
+            assert!(words::applies(&cfg));
+            let slow = by_strings(&cfg, train);
+            let (fast, x) = cfg.fit_transform(train).unwrap();
+            assert!(matches!(fast.lookup, Lookup::Words(_)));
+            assert_eq!(fast.vocabulary(), slow.vocabulary(), "{cfg:?}");
+            assert_eq!(fast.idf(), slow.idf());
+            assert_eq!(dense(&x), dense(&slow.transform(train).unwrap()), "{cfg:?}");
+            assert_eq!(
+                dense(&fast.transform(test).unwrap()),
+                dense(&slow.transform(test).unwrap()),
+                "{cfg:?}"
+            );
+            for t in fast.vocabulary().iter().step_by(7) {
+                assert_eq!(fast.column(t), slow.column(t));
+            }
+            assert_eq!(fast.column("no such term"), None);
+        }
     }
 
     #[test]
