@@ -260,10 +260,7 @@ impl Tfidf {
 
     /// Learns the vocabulary and idf on `docs` (the training side only).
     pub fn fit<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Result<FittedTfidf> {
-        self.validate()?;
-        if docs.is_empty() {
-            return Err(Error::Config("tfidf: cannot fit on zero documents".into()));
-        }
+        self.check_fit(docs.len())?;
         if words::applies(self) {
             return Ok(words::fit(self, docs, false)?.0);
         }
@@ -273,18 +270,26 @@ impl Tfidf {
     /// [`Tfidf::fit`] then [`FittedTfidf::transform`] of the same documents (word unigrams and
     /// bigrams read each document once).
     pub fn fit_transform<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Result<(FittedTfidf, Csr)> {
+        self.check_fit(docs.len())?;
+        let (fitted, x) = if words::applies(self) {
+            words::fit(self, docs, true)?
+        } else {
+            (self.fit_terms(docs)?, None)
+        };
+        let x = match x {
+            Some(x) => x,
+            None => fitted.transform(docs)?,
+        };
+        Ok((fitted, x))
+    }
+
+    /// The options are valid and there is something to fit on.
+    fn check_fit(&self, n_docs: usize) -> Result<()> {
         self.validate()?;
-        if docs.is_empty() {
+        if n_docs == 0 {
             return Err(Error::Config("tfidf: cannot fit on zero documents".into()));
         }
-        if words::applies(self) {
-            if let (fitted, Some(x)) = words::fit(self, docs, true)? {
-                return Ok((fitted, x));
-            }
-        }
-        let fitted = self.fit_terms(docs)?;
-        let x = fitted.transform(docs)?;
-        Ok((fitted, x))
+        Ok(())
     }
 
     /// The general fit: every term as a string (character n-grams, word n-grams beyond 2).
