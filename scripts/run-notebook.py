@@ -31,7 +31,24 @@ def outputs_text(cell):
     return "\n".join(parts)
 
 
+# Variables cargo sets for the crate it runs (`cargo test` runs the notebook tests). The kernel
+# would inherit them, and build scripts in the kernel's build (ring's, through cc) list several
+# as rerun-if-env-changed: a kernel started by `cargo test` and one started by scripts/notebook
+# would then rebuild ring, rustls, reqwest and polars (≈ 15 min) every time they alternate.
+CARGO_RUN_VARS = ("CARGO", "CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_CRATE_NAME",
+                  "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR",
+                  "CARGO_MANIFEST_LINKS", "OUT_DIR")
+CARGO_RUN_PREFIXES = ("CARGO_PKG_", "CARGO_BIN_", "CARGO_CFG_")
+
+
+def clean_cargo_env():
+    for name in list(os.environ):
+        if name in CARGO_RUN_VARS or name.startswith(CARGO_RUN_PREFIXES):
+            del os.environ[name]
+
+
 def main():
+    clean_cargo_env()
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("notebook")
     ap.add_argument("--out", required=True)
