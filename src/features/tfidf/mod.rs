@@ -306,12 +306,7 @@ impl Tfidf {
                 for (d, doc) in docs.iter().enumerate() {
                     let d = d as u32 + 1;
                     self.for_each_term(doc.as_ref(), &mut buf, |term| {
-                        let e = table.entry_box(term);
-                        e.1 += 1;
-                        if e.2 != d {
-                            e.0 += 1;
-                            e.2 = d;
-                        }
+                        words::tally(table.entry_box(term), d);
                     });
                 }
                 table
@@ -494,6 +489,19 @@ enum Lookup {
     Words(words::WordIndex),
 }
 
+impl Lookup {
+    /// The text lookup of a vocabulary in column order.
+    fn terms(terms: &[String]) -> Self {
+        Lookup::Terms(
+            terms
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.clone(), i as u32))
+                .collect(),
+        )
+    }
+}
+
 /// What a [`FittedTfidf`] saves: the index is rebuilt on load.
 #[derive(Serialize, Deserialize)]
 struct FittedTfidfState {
@@ -525,13 +533,7 @@ impl FittedTfidf {
         let lookup = if words::applies(&config) {
             Lookup::Words(words::WordIndex::new(&terms))
         } else {
-            Lookup::Terms(
-                terms
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| (t.clone(), i as u32))
-                    .collect(),
-            )
+            Lookup::terms(&terms)
         };
         FittedTfidf {
             config,
@@ -779,13 +781,7 @@ mod tests {
     /// The same fit with every term looked up as a string (the general path).
     fn by_strings(cfg: &Tfidf, docs: &[String]) -> FittedTfidf {
         let mut f = cfg.fit_terms(docs).unwrap();
-        f.lookup = Lookup::Terms(
-            f.terms
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (t.clone(), i as u32))
-                .collect(),
-        );
+        f.lookup = Lookup::terms(&f.terms);
         f
     }
 

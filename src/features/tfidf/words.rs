@@ -99,6 +99,35 @@ pub(super) fn pattern_tokens(doc: &str) -> Vec<&str> {
     out
 }
 
+/// Counts one occurrence of a term in document `d` (numbered from 1) into its
+/// (document frequency, total count, last document seen).
+pub(super) fn tally(e: &mut (u32, u64, u32), d: u32) {
+    e.1 += 1;
+    if e.2 != d {
+        e.0 += 1;
+        e.2 = d;
+    }
+}
+
+/// The id of `token` in `map`, given the next free id on first sight.
+fn intern(map: &mut FxHashMap<Box<str>, u32>, token: impl AsRef<str> + Into<Box<str>>) -> u32 {
+    if let Some(&id) = map.get(token.as_ref()) {
+        return id;
+    }
+    let id = map.len() as u32;
+    map.insert(token.into(), id);
+    id
+}
+
+/// The tokens of an id map, indexed by id.
+fn by_id(map: FxHashMap<Box<str>, u32>) -> Vec<Box<str>> {
+    let mut words = vec![Box::<str>::default(); map.len()];
+    for (w, id) in map {
+        words[id as usize] = w;
+    }
+    words
+}
+
 /// One key for an ordered pair of token ids.
 fn pair(a: u32, b: u32) -> u64 {
     (u64::from(a) << 32) | u64::from(b)
@@ -136,12 +165,10 @@ impl WordIndex {
     }
 
     fn intern(&mut self, token: &str) -> u32 {
-        if let Some(&t) = self.tokens.get(token) {
-            return t;
+        let t = intern(&mut self.tokens, token);
+        if t as usize == self.uni.len() {
+            self.uni.push(NONE);
         }
-        let t = self.uni.len() as u32;
-        self.tokens.insert(token.into(), t);
-        self.uni.push(NONE);
         t
     }
 
@@ -200,7 +227,7 @@ struct Chunk {
 
 /// Document frequency, total count and last document seen, per unigram and per bigram.
 struct Counts {
-    uni: Vec<(u32, u64)>,
+    uni: Vec<(u32, u64, u32)>,
     bi: FxHashMap<u64, (u32, u64, u32)>,
 }
 
@@ -212,24 +239,14 @@ impl Chunk {
         let mut buf = String::new();
         for doc in docs {
             let text = lowered(cfg.lowercase, doc.as_ref(), &mut buf);
-            for_each_token(cfg.tokenizer, text, |t| {
-                let id = match local.get(t) {
-                    Some(&id) => id,
-                    None => {
-                        let id = local.len() as u32;
-                        local.insert(t.into(), id);
-                        id
-                    }
-                };
-                seq.push(id);
-            });
+            for_each_token(cfg.tokenizer, text, |t| seq.push(intern(&mut local, t)));
             ends.push(seq.len());
         }
-        let mut words = vec![Box::<str>::default(); local.len()];
-        for (w, id) in local {
-            words[id as usize] = w;
+        Chunk {
+            words: by_id(local),
+            seq,
+            ends,
         }
-        Chunk { words, seq, ends }
     }
 
     /// Counts unigrams and/or bigrams; `remap` turns local ids into global ones first.
@@ -238,10 +255,9 @@ impl Chunk {
             *id = remap[*id as usize];
         }
         let mut counts = Counts {
-            uni: vec![(0, 0); if uni { n_words } else { 0 }],
+            uni: vec![(0, 0, 0); if uni { n_words } else { 0 }],
             bi: FxHashMap::default(),
         };
-        let mut last = vec![0u32; counts.uni.len()];
         let mut start = 0;
         for (d, &end) in self.ends.iter().enumerate() {
             let d = d as u32 + 1;
@@ -249,22 +265,12 @@ impl Chunk {
             start = end;
             if uni {
                 for &t in toks {
-                    let e = &mut counts.uni[t as usize];
-                    e.1 += 1;
-                    if last[t as usize] != d {
-                        e.0 += 1;
-                        last[t as usize] = d;
-                    }
+                    tally(&mut counts.uni[t as usize], d);
                 }
             }
             if bi {
                 for w in toks.windows(2) {
-                    let e = counts.bi.entry(pair(w[0], w[1])).or_insert((0, 0, 0));
-                    e.1 += 1;
-                    if e.2 != d {
-                        e.0 += 1;
-                        e.2 = d;
-                    }
+                    tally(counts.bi.entry(pair(w[0], w[1])).or_default(), d);
                 }
             }
         }
@@ -292,21 +298,11 @@ pub(super) fn fit<S: AsRef<str> + Sync>(
         .map(|c| {
             std::mem::take(&mut c.words)
                 .into_iter()
-                .map(|w| match global.get(&*w) {
-                    Some(&g) => g,
-                    None => {
-                        let g = global.len() as u32;
-                        global.insert(w, g);
-                        g
-                    }
-                })
+                .map(|w| intern(&mut global, w))
                 .collect()
         })
         .collect();
-    let mut words = vec![Box::<str>::default(); global.len()];
-    for (w, g) in global {
-        words[g as usize] = w;
-    }
+    let words = by_id(global);
 
     let (lo, hi) = cfg.ngram_range;
     let (want_uni, want_bi) = (lo == 1, hi >= 2);
