@@ -75,6 +75,9 @@ pub enum Error {
     /// A figure could not be drawn or encoded.
     #[error("plot: {0}")]
     Plot(String),
+    /// A tensor operation failed (shape mismatch, device error, ...).
+    #[error("tensor: {0}")]
+    Candle(#[from] candle_core::Error),
     /// A model was used in a way its state does not allow (wrong feature count, not fitted, ...).
     #[error("model: {0}")]
     Model(String),

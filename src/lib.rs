@@ -14,6 +14,9 @@
 //!   ROC curves with AUC, defined as scikit-learn defines them;
 //! - [`plot`]: figures as PNG / SVG files and inline notebook images;
 //! - [`display`]: tables that show themselves inline in evcxr notebooks;
+//! - [`nn`]: candle building blocks (FFNN layers) that know nothing of datasets;
+//! - [`train`]: the training loop every network shares (AdamW, schedules, losses, early
+//!   stopping, checkpoints, history);
 //! - [`track`]: MLflow tracking over REST (retries, chunking, offline outbox) behind a [`track::Tracker`] trait.
 //!
 //! Notebook cells start with `use genre_nlp::prelude::*;`.
@@ -25,11 +28,13 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod models;
+pub mod nn;
 pub mod plot;
 pub mod prelude;
 pub mod progress;
 pub mod text;
 pub mod track;
+pub mod train;
 
 pub use error::{Error, Result};
 /// Re-exported so notebook cells can name polars types (`genre_nlp::polars::prelude::DataFrame`)

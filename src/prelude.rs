@@ -7,13 +7,18 @@ pub use crate::display::Table;
 pub use crate::eda::{duplicate_texts, genre_table, length_stats, top_terms, top_terms_wide};
 pub use crate::error::{Error, Result};
 pub use crate::eval::{ClassificationReport, ConfusionMatrix, Curves};
-pub use crate::features::{Csr, Dense, FittedSvd, FittedTfidf, Svd, Tfidf};
+pub use crate::features::{
+    Csr, Dense, Features, FittedSvd, FittedTextFeatures, FittedTfidf, Representation, Svd,
+    TextFeatures, Tfidf,
+};
 pub use crate::models::linear::{ClassWeight, LinearSvc, LogisticRegression};
 pub use crate::models::{
-    evaluate, load as load_model, Classifier, Evaluation, Fit, Head, TextView, TfidfLinear,
-    TfidfLinearConfig,
+    evaluate, load as load_model, Classifier, Evaluation, FfnnConfig, Fit, Head, Pipeline,
+    PipelineConfig, PipelineFitOptions, TextView, TfidfLinear, TfidfLinearConfig,
 };
+pub use crate::nn::Activation;
 pub use crate::plot;
 pub use crate::plot::{FamilyScore, Figure, ModelLatency, PlotConfig, TrainingCurves};
 pub use crate::text::*;
 pub use crate::track::{Mlflow, MlflowConfig, MlflowTracker, NoopTracker, RunStatus, Tracker};
+pub use crate::train::{History, LossKind, Schedule, TrainConfig};

@@ -61,7 +61,7 @@ enum Command {
         /// Labelled Kaggle ` ::: ` file or CSV (`text,genre`).
         #[arg(long)]
         train: PathBuf,
-        /// Pipeline to train.
+        /// Pipeline to train (`--pipeline help` lists them with their `--set` keys).
         #[arg(long, default_value = "tfidf-linear")]
         pipeline: String,
         /// Output model directory.
@@ -76,6 +76,9 @@ enum Command {
         /// Skip malformed records (listed on stderr) instead of failing.
         #[arg(long)]
         lenient: bool,
+        /// Continue an interrupted neural training from OUT/checkpoints (same options).
+        #[arg(long)]
+        resume: bool,
     },
     /// Predict genres with a saved model; write `id,genre` rows in input order.
     Predict {
@@ -217,7 +220,16 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             set,
             lenient,
-        } => fit(&train, &pipeline, &out, seed, &set, lenient)?,
+            resume,
+        } => {
+            if pipeline == "help" {
+                print_pipelines()?;
+            } else if pipeline == genre_nlp::models::tfidf_linear::PIPELINE {
+                fit(&train, &pipeline, &out, seed, &set, lenient)?
+            } else {
+                fit_composed(&train, &pipeline, &out, seed, &set, lenient, resume)?
+            }
+        }
         Command::Predict {
             model,
             input,
@@ -363,6 +375,98 @@ fn fit(
             r.train_rows,
             r.n_features,
             r.chosen_c,
+            r.total_seconds,
+            out.display()
+        );
+        Ok(())
+    })
+}
+
+/// `genre fit --pipeline help`: every pipeline and its `--set` keys.
+fn print_pipelines() -> Result<()> {
+    for (name, what) in genre_nlp::models::PIPELINES {
+        println!("{name}: {what}");
+        let keys: Vec<&str> = if *name == genre_nlp::models::tfidf_linear::PIPELINE {
+            genre_nlp::models::tfidf_linear::SET_KEYS.to_vec()
+        } else {
+            PipelineConfig::from_name(name)?.keys()
+        };
+        println!("  --set keys: {}\n", keys.join(", "));
+    }
+    Ok(())
+}
+
+/// Splits `KEY=VALUE`.
+fn key_value(kv: &str) -> Result<(&str, &str)> {
+    kv.split_once('=')
+        .ok_or_else(|| Error::Config(format!("--set {kv}: expected KEY=VALUE")))
+}
+
+/// `genre fit` for a composed pipeline (representation × model).
+fn fit_composed(
+    train: &Path,
+    pipeline: &str,
+    out: &Path,
+    seed: u64,
+    set: &[String],
+    lenient: bool,
+    resume: bool,
+) -> Result<()> {
+    let mut cfg = PipelineConfig::from_name(pipeline)?;
+    cfg.set("seed", &seed.to_string())?;
+    for kv in set {
+        let (k, v) = key_value(kv)?;
+        if k == "help" {
+            println!("options of {pipeline}:\n  {}", cfg.keys().join("\n  "));
+            return Ok(());
+        }
+        cfg.set(k, v)?;
+    }
+    cfg.validate()?;
+    let ds = load(&train.to_path_buf(), lenient)?;
+    let mut tracker = genre_nlp::track::from_env(EXPERIMENT)?;
+    tracked(tracker.as_mut(), &format!("fit {pipeline}"), |t| {
+        t.set_tag("genre.command", "fit")?;
+        t.log_param("data.train", &train.display().to_string())?;
+        t.log_param("data.rows", &ds.len().to_string())?;
+        for (k, v) in cfg.params() {
+            t.log_param(&k, &v)?;
+        }
+        let model = cfg.fit_with(
+            &ds,
+            PipelineFitOptions {
+                tracker: Some(&mut *t),
+                checkpoint_dir: Some(out.join("checkpoints")),
+                resume,
+                ..Default::default()
+            },
+        )?;
+        let r = model.fit_report().clone();
+        let best = model.history().best().cloned();
+        let mut finals = vec![
+            ("n_features", r.n_features as f64),
+            ("n_params", r.n_params as f64),
+            ("seconds.representation", r.representation_seconds),
+            ("seconds.train", r.train_seconds),
+            ("seconds.total", r.total_seconds),
+        ];
+        if let Some(b) = &best {
+            finals.push(("best_epoch", b.epoch as f64));
+            finals.push(("best.val_macro_f1", b.val_macro_f1));
+            finals.push(("best.val_accuracy", b.val_accuracy));
+        }
+        t.log_metrics(&finals, 0)?;
+        model.save(out)?;
+        t.log_artifact(out, "model")?;
+        println!(
+            "trained {pipeline} on {} rows ({} features, {} parameters; best epoch {} of {}, \
+             validation macro-F1 {:.4}) in {:.1} s -> {}",
+            r.train_rows,
+            r.n_features,
+            r.n_params,
+            best.as_ref().map_or(0, |b| b.epoch),
+            model.history().epochs.len(),
+            best.as_ref().map_or(f64::NAN, |b| b.val_macro_f1),
             r.total_seconds,
             out.display()
         );

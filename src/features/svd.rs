@@ -259,6 +259,27 @@ impl From<FittedSvd> for FittedSvdState {
 }
 
 impl FittedSvd {
+    /// Rebuilds a fitted SVD from its parts (as saved by a pipeline); the lengths must agree.
+    pub fn from_parts(
+        config: Svd,
+        components: Dense,
+        singular_values: Vec<f32>,
+        explained_variance: Vec<f32>,
+        explained_variance_ratio: Vec<f32>,
+    ) -> Result<Self> {
+        let n_features = components.ncols();
+        let components = components.as_standard_layout().iter().copied().collect();
+        FittedSvd::try_from(FittedSvdState {
+            config,
+            n_features,
+            components,
+            singular_values,
+            explained_variance,
+            explained_variance_ratio,
+        })
+        .map_err(Error::Model)
+    }
+
     /// The options it was fitted with.
     pub fn config(&self) -> &Svd {
         &self.config

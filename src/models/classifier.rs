@@ -108,10 +108,38 @@ pub fn load(dir: impl AsRef<Path>) -> Result<Box<dyn Classifier>> {
         crate::models::tfidf_linear::PIPELINE => Ok(Box::new(
             crate::models::tfidf_linear::TfidfLinear::load(dir)?,
         )),
+        other if crate::models::pipeline::PipelineConfig::from_name(other).is_ok() => {
+            Ok(Box::new(crate::models::pipeline::Pipeline::load(dir)?))
+        }
         other => Err(Error::Format {
             path: dir.join("model.json"),
-            message: format!("unknown pipeline `{other}` (known: tfidf-linear)"),
+            message: format!(
+                "unknown pipeline `{other}` (known: {})",
+                crate::models::pipeline::PIPELINES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }),
+    }
+}
+
+/// Flattens a JSON value into `prefix.key → value` pairs (strings unquoted), for tracking.
+pub fn flatten_params(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten_params(&key, v, out);
+            }
+        }
+        serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        other => out.push((prefix.to_string(), other.to_string())),
     }
 }
 

@@ -4,6 +4,8 @@
 //! - [`linear`]: one-vs-rest linear SVM and multinomial logistic regression on sparse or
 //!   dense features;
 //! - [`tfidf_linear`]: the `tfidf-linear` pipeline (text view → TF-IDF → linear model);
+//! - [`ffnn`]: the FFNN model on any dense or sparse representation;
+//! - [`pipeline`]: composed pipelines (representation × model: `tfidf-svd-ffnn`, ...);
 //! - [`evaluate()`]: every metric of a model on labelled data.
 //!
 //! A saved model is a directory holding `model.json` (`{"pipeline": "...", "format": 1, ...}`
@@ -12,9 +14,16 @@
 
 pub mod classifier;
 pub mod evaluate;
+pub mod ffnn;
 pub mod linear;
+pub mod pipeline;
 pub mod tfidf_linear;
 
-pub use classifier::{argmax_rows, load, Classifier, Fit, ModelMeta, MODEL_FORMAT};
+pub use classifier::{argmax_rows, flatten_params, load, Classifier, Fit, ModelMeta, MODEL_FORMAT};
 pub use evaluate::{evaluate, Evaluation};
+pub use ffnn::{FfnnConfig, FfnnModel};
+pub use pipeline::{
+    ModelSpec, Pipeline, PipelineConfig, PipelineFitOptions, PipelineReport, RepresentationSpec,
+    PIPELINES,
+};
 pub use tfidf_linear::{FitReport, Head, TextView, TfidfLinear, TfidfLinearConfig};

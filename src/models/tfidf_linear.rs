@@ -12,23 +12,14 @@ use crate::data::{Dataset, Labels, SplitConfig};
 use crate::error::{Error, Result};
 use crate::eval::ClassificationReport;
 use crate::features::{hstack, Csr, Dense, FittedTfidf, Tfidf, Tokenizer};
-use crate::models::classifier::{Classifier, Fit, ModelMeta};
+use crate::models::classifier::{flatten_params, Classifier, Fit, ModelMeta};
 use crate::models::linear::{ClassWeight, LinearModel, LinearSvc, LogisticRegression};
 use crate::text::{classic_tokens_all, ClassicConfig, ClassicText, TextFields};
 
 /// The pipeline name in `model.json` and on the CLI.
 pub const PIPELINE: &str = "tfidf-linear";
 
-/// Which text the vectorizer reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TextView {
-    /// `classic_text`: lemmas of content words and learned phrases, whitespace-tokenised.
-    Classic,
-    /// `neural_text` (minimal clean) with scikit-learn's default token pattern — what a
-    /// scikit-learn `TfidfVectorizer` user feeds it.
-    Raw,
-}
+pub use crate::features::TextView;
 
 /// The linear model on top of the features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,7 +270,7 @@ impl TfidfLinearConfig {
     pub fn params(&self) -> Vec<(String, String)> {
         let mut out = vec![("pipeline".to_string(), PIPELINE.to_string())];
         if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self) {
-            flatten("", &serde_json::Value::Object(map), &mut out);
+            flatten_params("", &serde_json::Value::Object(map), &mut out);
         }
         out
     }
@@ -303,23 +294,6 @@ impl TfidfLinearConfig {
 
 fn bad(key: &str, value: &str, allowed: &str) -> Error {
     Error::Config(format!("--set {key}={value}: expected {allowed}"))
-}
-
-fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
-    match v {
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, v, out);
-            }
-        }
-        serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
-        other => out.push((prefix.to_string(), other.to_string())),
-    }
 }
 
 enum Solver {

@@ -6,10 +6,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::check_fit_input;
-use super::class_weight::ClassWeight;
 use super::lbfgs::{self, LbfgsOptions, Status};
 use super::model::{LinearKind, LinearModel, LinearOptions};
 use crate::features::RowMatrix;
+use crate::train::ClassWeight;
 use crate::{Error, Result};
 
 /// Rows per chunk of the parallel loss / gradient (before the cap below).

@@ -21,13 +21,12 @@
 //! Rows are read through [`RowMatrix`] only (the matrix is never densified); the weights are a
 //! dense `n_classes × n_features` matrix.
 
-mod class_weight;
 mod lbfgs;
 mod logistic;
 mod model;
 mod svm;
 
-pub use class_weight::ClassWeight;
+pub use crate::train::ClassWeight;
 pub use logistic::LogisticRegression;
 pub use model::{LinearKind, LinearModel, LinearOptions, LINEAR_BIN, LINEAR_FORMAT, LINEAR_JSON};
 pub use svm::LinearSvc;
@@ -57,7 +56,7 @@ fn check_fit_input<M: RowMatrix>(x: &M, y: &[usize], n_classes: usize) -> Result
             "a classifier needs at least 2 classes, n_classes is {n_classes}"
         )));
     }
-    let counts = class_weight::class_counts(y, n_classes)?;
+    let counts = crate::train::class_weight::class_counts(y, n_classes)?;
     if counts.iter().filter(|&&c| c > 0).count() < 2 {
         return Err(Error::Config(
             "the labels hold a single class; a classifier needs at least 2".into(),

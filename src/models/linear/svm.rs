@@ -7,9 +7,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::check_fit_input;
-use super::class_weight::ClassWeight;
 use super::model::{LinearKind, LinearModel, LinearOptions};
 use crate::features::RowMatrix;
+use crate::train::ClassWeight;
 use crate::{Error, Result};
 
 /// Linear SVM, squared hinge loss, L2 penalty, one-vs-rest: scikit-learn's

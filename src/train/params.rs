@@ -1,0 +1,218 @@
+//! [`Params`]: a network's trainable tensors by name, seeded initialisation, safetensors I/O;
+//! [`Ctx`]: train / eval mode and the seeded randomness of dropout.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor, Var};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{Error, Result};
+
+/// The trainable tensors of a network, by name (sorted: every walk over them has one order,
+/// which keeps sums such as the global gradient norm bit-identical from run to run).
+#[derive(Debug)]
+pub struct Params {
+    vars: BTreeMap<String, Var>,
+    device: Device,
+}
+
+impl Params {
+    /// An empty store whose tensors live on `device`.
+    pub fn new(device: Device) -> Self {
+        Params {
+            vars: BTreeMap::new(),
+            device,
+        }
+    }
+
+    /// The device the tensors live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Adds `name` with the values of `init` (moved to the store's device); returns the tensor
+    /// the network computes with (it tracks gradients). A name already present is an error.
+    pub fn add(&mut self, name: &str, init: Tensor) -> Result<Tensor> {
+        if self.vars.contains_key(name) {
+            return Err(Error::Model(format!("parameter `{name}` defined twice")));
+        }
+        let var = Var::from_tensor(&init.to_device(&self.device)?.to_dtype(DType::F32)?)?;
+        let t = var.as_tensor().clone();
+        self.vars.insert(name.to_string(), var);
+        Ok(t)
+    }
+
+    /// Adds `name` drawn from U(-bound, bound) with `rng` (PyTorch's `nn.Linear` default uses
+    /// bound = 1/√fan_in).
+    pub fn uniform(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        bound: f32,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n)
+            .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * bound)
+            .collect();
+        self.add(name, Tensor::from_vec(v, shape, &Device::Cpu)?)
+    }
+
+    /// Adds `name` filled with `value`.
+    pub fn constant(&mut self, name: &str, shape: &[usize], value: f32) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        self.add(name, Tensor::from_vec(vec![value; n], shape, &Device::Cpu)?)
+    }
+
+    /// The parameters in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Var)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// One parameter by name.
+    pub fn get(&self, name: &str) -> Option<&Var> {
+        self.vars.get(name)
+    }
+
+    /// Number of tensors.
+    pub fn len(&self) -> usize {
+        self.vars.len()
+    }
+
+    /// `true` when there is no tensor.
+    pub fn is_empty(&self) -> bool {
+        self.vars.is_empty()
+    }
+
+    /// Number of scalar values over all tensors.
+    pub fn n_values(&self) -> usize {
+        self.vars.values().map(|v| v.elem_count()).sum()
+    }
+
+    /// A deep copy of every tensor (the best epoch's weights, say).
+    pub fn snapshot(&self) -> Result<BTreeMap<String, Tensor>> {
+        self.vars
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+            .collect()
+    }
+
+    /// Sets every tensor from `values` (same names and shapes, else an error naming the tensor).
+    pub fn restore(&self, values: &BTreeMap<String, Tensor>) -> Result<()> {
+        self.set_from(|name| values.get(name).cloned(), "snapshot")
+    }
+
+    fn set_from(&self, get: impl Fn(&str) -> Option<Tensor>, what: &str) -> Result<()> {
+        for (name, var) in &self.vars {
+            let t = get(name)
+                .ok_or_else(|| Error::Model(format!("{what}: tensor `{name}` is missing")))?;
+            if t.dims() != var.dims() {
+                return Err(Error::Model(format!(
+                    "{what}: tensor `{name}` has shape {:?}, the network needs {:?}",
+                    t.dims(),
+                    var.dims()
+                )));
+            }
+            var.set(&t.to_device(&self.device)?.to_dtype(DType::F32)?)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every tensor to `path` as safetensors (atomically: a temporary file renamed).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let map: HashMap<String, Tensor> = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+            .collect();
+        save_tensors(&map, path)
+    }
+
+    /// Reads `path` (safetensors) into the tensors; errors name the file and the tensor.
+    pub fn load(&self, path: &Path) -> Result<()> {
+        let map = load_tensors(path)?;
+        self.set_from(|n| map.get(n).cloned(), &path.display().to_string())
+    }
+}
+
+/// Writes `tensors` to `path` as safetensors through a temporary file and a rename, so a run
+/// killed while writing never leaves a half-written file under the final name.
+pub fn save_tensors(tensors: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let tmp = path.with_extension("safetensors.tmp");
+    candle_core::safetensors::save(tensors, &tmp).map_err(|e| Error::Format {
+        path: tmp.clone(),
+        message: format!("cannot write tensors: {e}"),
+    })?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// Reads a safetensors file onto the CPU, with errors naming the file.
+pub fn load_tensors(path: &Path) -> Result<HashMap<String, Tensor>> {
+    if !path.exists() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
+        ));
+    }
+    candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        message: format!("not a readable safetensors file: {e}"),
+    })
+}
+
+/// Forward-pass context: training or inference, and the seeded generator dropout draws from.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    train: bool,
+    rng: ChaCha8Rng,
+}
+
+impl Ctx {
+    /// Inference: dropout is the identity.
+    pub fn eval() -> Self {
+        Ctx {
+            train: false,
+            rng: ChaCha8Rng::seed_from_u64(0),
+        }
+    }
+
+    /// Training with dropout masks drawn from `rng`.
+    pub fn train(rng: ChaCha8Rng) -> Self {
+        Ctx { train: true, rng }
+    }
+
+    /// `true` in training mode.
+    pub fn is_train(&self) -> bool {
+        self.train
+    }
+
+    /// The generator (shuffles, masks).
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.rng
+    }
+
+    /// Inverted dropout with drop probability `p`: in training each value is zeroed with
+    /// probability `p` and the rest scaled by 1/(1-p); in inference `x` unchanged.
+    pub fn dropout(&mut self, x: &Tensor, p: f32) -> candle_core::Result<Tensor> {
+        if !self.train || p <= 0.0 {
+            return Ok(x.clone());
+        }
+        let keep = 1.0 / (1.0 - p);
+        let mask: Vec<f32> = (0..x.elem_count())
+            .map(|_| {
+                if self.rng.random::<f32>() < p {
+                    0.0
+                } else {
+                    keep
+                }
+            })
+            .collect();
+        let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
+        x.mul(&mask)
+    }
+}
