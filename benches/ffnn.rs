@@ -1,0 +1,245 @@
+//! The FFNN pipelines against PyTorch, side by side, in one run (one table):
+//! `tfidf-svd-ffnn`, `bow-svd-ffnn` and `tfidf-ffnn` vs the same recipes in scikit-learn +
+//! PyTorch (`benches/peers/torch_ffnn.py`: same tokens, internal split, layers, optimiser,
+//! schedule, clipping, class weights and early stopping) — test macro-F1, accuracy and fit
+//! seconds on the real slice, and the seconds of one epoch (training + validation) on a
+//! 54,214-row resample of the real rows, with the ratio and the GFLOP/s reached.
+//!
+//! Both sides read the same text: our classic_text view (fitted on the internal training part),
+//! written as JSON lines for the peer, which splits on spaces. The peer runs in a venv at
+//! `$GENRE_NLP_TOOLS/torch-venv` (default `.tools/torch-venv`), created from
+//! `benches/peers/requirements-torch.txt` on first use (~5 GB, a few minutes).
+//!
+//! cargo bench --bench ffnn                 # quality + speed
+//! cargo bench --bench ffnn -- --quality    # real slice only
+//! cargo bench --bench ffnn -- --speed      # 54k epoch only
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use genre_nlp::prelude::*;
+use serde_json::{json, Value};
+
+const FULL_ROWS: usize = 54_214;
+const RECIPES: &[&str] = &["tfidf-svd", "bow-svd", "tfidf"];
+
+fn tools_dir() -> PathBuf {
+    std::env::var_os("GENRE_NLP_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".tools"))
+}
+
+/// The peer's Python, installing the pinned PyTorch + scikit-learn into a venv on first use.
+fn peer_python() -> std::result::Result<PathBuf, String> {
+    let venv = tools_dir().join("torch-venv");
+    let py = venv.join("bin/python");
+    let ok = Command::new(&py)
+        .args(["-c", "import torch, sklearn"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Ok(py);
+    }
+    eprintln!("installing PyTorch into {} ...", venv.display());
+    let st = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .map_err(|e| format!("python3 -m venv: {e}"))?;
+    if !st.success() {
+        return Err("python3 -m venv failed".into());
+    }
+    let req = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/requirements-torch.txt");
+    let st = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&req)
+        .status()
+        .map_err(|e| format!("pip: {e}"))?;
+    if !st.success() {
+        return Err("pip install of the PyTorch peer failed".into());
+    }
+    Ok(py)
+}
+
+fn write_jsonl(texts: &[String], ds: &Dataset, path: &Path) -> Result<()> {
+    let mut f =
+        std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?);
+    for (t, g) in texts.iter().zip(ds.genres()) {
+        let line = json!({"text": t, "genre": g.unwrap_or_default()});
+        writeln!(f, "{line}").map_err(|e| Error::io(path, e))?;
+    }
+    f.flush().map_err(|e| Error::io(path, e))
+}
+
+/// Writes the classic view of `train`'s internal split (as the pipelines cut it) and of `test`.
+fn write_inputs(train: &Dataset, test: &Dataset, dir: &Path) -> Result<[PathBuf; 3]> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let cfg = TrainConfig::default();
+    let inner = train.split(
+        SplitConfig::new()
+            .ratios(1.0 - cfg.val_fraction, cfg.val_fraction, 0.0)
+            .seed(cfg.seed),
+    )?;
+    let fields = TextFields::TitlePlot;
+    let (view, toks) =
+        ClassicText::fit_transform(&inner.train.neural_text(fields), ClassicConfig::default())?;
+    let joined: Vec<String> = toks.into_iter().map(|d| d.join(" ")).collect();
+    let paths = [dir.join("train.jsonl"), dir.join("val.jsonl"), dir.join("test.jsonl")];
+    write_jsonl(&joined, &inner.train, &paths[0])?;
+    write_jsonl(&view.transform_joined(&inner.val.neural_text(fields)), &inner.val, &paths[1])?;
+    write_jsonl(&view.transform_joined(&test.neural_text(fields)), test, &paths[2])?;
+    Ok(paths)
+}
+
+fn ours(recipe: &str, train: &Dataset, test: &Dataset, set: &[(&str, &str)]) -> Result<Value> {
+    let name = format!("{recipe}-ffnn");
+    let mut cfg = PipelineConfig::from_name(&name)?;
+    for (k, v) in set {
+        cfg.set(k, v)?;
+    }
+    let model = cfg.fit_with(
+        train,
+        PipelineFitOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )?;
+    let h = model.history();
+    let ev = evaluate(&model, test)?;
+    let epoch_s = h.epochs.iter().map(|e| e.seconds).sum::<f64>() / h.epochs.len().max(1) as f64;
+    Ok(json!({
+        "macro_f1": ev.macro_f1(),
+        "accuracy": ev.accuracy(),
+        "fit_seconds": model.fit_report().total_seconds,
+        "epoch_seconds": epoch_s,
+        "epochs": h.epochs.len(),
+        "best_epoch": h.best_epoch,
+        "n_features": model.fit_report().n_features,
+    }))
+}
+
+fn peer(py: &Path, recipe: &str, inputs: &[PathBuf; 3], extra: &[&str]) -> Option<Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/torch_ffnn.py");
+    let out = Command::new(py)
+        .arg(&script)
+        .args(["--recipe", recipe, "--train"])
+        .arg(&inputs[0])
+        .arg("--val")
+        .arg(&inputs[1])
+        .arg("--test")
+        .arg(&inputs[2])
+        .args(extra)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("peer {recipe} failed: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+fn f(v: &Option<Value>, k: &str) -> f64 {
+    v.as_ref().and_then(|v| v[k].as_f64()).unwrap_or(f64::NAN)
+}
+
+/// Multiply-adds of one epoch of a 512-hidden FFNN (forward + backward ≈ 3× forward) on `rows`
+/// rows of `d` dense columns, or `nnz` stored values per row for sparse input.
+fn epoch_gflop(rows: f64, first: f64, k: f64) -> f64 {
+    2.0 * 3.0 * rows * (first * 512.0 + 512.0 * k) / 1e9
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let (quality, speed) = match (
+        args.iter().any(|a| a == "--quality"),
+        args.iter().any(|a| a == "--speed"),
+    ) {
+        (false, false) => (true, true),
+        q => q,
+    };
+    let py = match peer_python() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("no PyTorch peer: {e}");
+            None
+        }
+    };
+    let train = Dataset::kaggle(data_file("train_data.txt")?)?;
+    let test = Dataset::kaggle(data_file("test_data_solution.txt")?)?;
+    let work = std::env::temp_dir().join(format!("genre-ffnn-bench-{}", std::process::id()));
+    let mut rows = Vec::new();
+    if quality {
+        let inputs = write_inputs(&train, &test, &work.join("slice"))?;
+        for r in RECIPES {
+            eprintln!("real slice: {r}-ffnn ...");
+            let o = Some(ours(r, &train, &test, &[])?);
+            let p = py.as_ref().and_then(|py| peer(py, r, &inputs, &[]));
+            rows.push((r.to_string(), o, p, None, None));
+        }
+    }
+    if speed {
+        let big = train.resample(FULL_ROWS, 1)?;
+        let small_test = test.take(&(0..200).collect::<Vec<_>>())?;
+        let inputs = write_inputs(&big, &small_test, &work.join("resample"))?;
+        for r in ["tfidf-svd", "tfidf"] {
+            eprintln!("{FULL_ROWS}-row resample: one epoch of {r}-ffnn ...");
+            let set = [("epochs", "1"), ("max_features", "50000")];
+            let o = Some(ours(r, &big, &small_test, &set)?);
+            let p = py.as_ref().and_then(|py| {
+                peer(py, r, &inputs, &["--epochs", "1", "--max-features", "50000"])
+            });
+            match rows.iter_mut().find(|row| row.0 == r) {
+                Some(row) => {
+                    row.3 = o;
+                    row.4 = p;
+                }
+                None => rows.push((r.to_string(), None, None, o, p)),
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    println!(
+        "\nFFNN pipelines vs scikit-learn + PyTorch {} (2 threads each). Quality: train_data.txt → \
+         test_data_solution.txt. Epoch: one epoch (train + validate) on a {FULL_ROWS}-row resample.\n",
+        "2.15"
+    );
+    println!(
+        "| pipeline | macro-F1 ours | macro-F1 peer | acc ours | acc peer | fit s ours | fit s peer | epochs ours / peer | 54k epoch s ours | 54k epoch s peer | ratio | ours GFLOP/s |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (r, o, p, so, sp) in &rows {
+        let ratio = f(so, "epoch_seconds") / f(sp, "epoch_seconds");
+        let first = if r.contains("svd") { 512.0 } else { 0.0 };
+        let gflops = if first > 0.0 {
+            let rows_trained = FULL_ROWS as f64 * (1.0 - TrainConfig::default().val_fraction);
+            epoch_gflop(rows_trained, first, 27.0) / f(so, "epoch_seconds")
+        } else {
+            f64::NAN
+        };
+        let epochs = |v: &Option<Value>| {
+            v.as_ref()
+                .map_or("-".to_string(), |v| format!("{}", v["epochs"]))
+        };
+        println!(
+            "| {r}-ffnn | {:.4} | {:.4} | {:.4} | {:.4} | {:.1} | {:.1} | {} / {} | {:.2} | {:.2} | {:.2}× | {:.1} |",
+            f(o, "macro_f1"),
+            f(p, "macro_f1"),
+            f(o, "accuracy"),
+            f(p, "accuracy"),
+            f(o, "fit_seconds"),
+            f(p, "fit_seconds"),
+            epochs(o),
+            epochs(p),
+            f(so, "epoch_seconds"),
+            f(sp, "epoch_seconds"),
+            ratio,
+            gflops
+        );
+    }
+    println!(
+        "\nGFLOP/s: 6·rows·(512·512 + 512·27) per dense epoch over our epoch seconds (validation \
+         included, so a lower bound); the 2 cores peak at ≈ 166 GFLOP/s (AVX2 FMA)."
+    );
+    Ok(())
+}

@@ -1,0 +1,175 @@
+"""The PyTorch peer of `benches/ffnn.rs`: the same FFNN recipes on the same rows.
+
+Reads the texts the Rust bench wrote (JSON lines {"text": ..., "genre": ...}; the text is our
+classic_text view, space-separated, so both sides vectorize the same tokens) for the internal
+training part, the internal validation part and the test file, then runs one recipe:
+
+  tfidf-svd   TfidfVectorizer(1-2, sublinear, min_df=2) -> TruncatedSVD(512) -> StandardScaler
+  bow-svd     CountVectorizer(1-2, min_df=2)            -> TruncatedSVD(512) -> StandardScaler
+  tfidf       TfidfVectorizer(1-2, sublinear, min_df=2, max_features=50000), sparse rows
+
+and the same network and loop as ours: Linear(d, 512) -> ReLU -> Dropout(0.5) -> Linear(512, K);
+AdamW(lr 1e-3, betas 0.9/0.999, weight decay 0.01); 5 % linear warm-up then linear decay;
+gradient norm clipped at 1.0; cross-entropy with balanced class weights; batch 64; early
+stopping on validation macro-F1 with patience 5, best epoch restored; 2 threads.
+
+Prints one JSON object: macro-F1 and accuracy on the test file, seconds (vectorize, train,
+whole fit), mean epoch seconds, epochs run, best epoch.
+
+usage: python torch_ffnn.py --train T.jsonl --val V.jsonl --test S.jsonl --recipe tfidf-svd [--epochs N]
+"""
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import torch
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.preprocessing import StandardScaler
+
+
+def read(path):
+    texts, genres = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            texts.append(row["text"])
+            genres.append(row["genre"])
+    return texts, genres
+
+
+def features(recipe, tr, va, te, max_features):
+    common = dict(tokenizer=str.split, token_pattern=None, ngram_range=(1, 2), min_df=2)
+    if max_features:
+        common["max_features"] = max_features
+    if recipe == "bow-svd":
+        vec = CountVectorizer(**common)
+    elif recipe == "tfidf":
+        vec = TfidfVectorizer(sublinear_tf=True, **{"max_features": 50000, **common})
+    else:
+        vec = TfidfVectorizer(sublinear_tf=True, **common)
+    xtr = vec.fit_transform(tr)
+    xva, xte = vec.transform(va), vec.transform(te)
+    if recipe == "tfidf":
+        return xtr.astype(np.float32), xva.astype(np.float32), xte.astype(np.float32)
+    svd = TruncatedSVD(512, random_state=42)
+    sc = StandardScaler()
+    ztr = sc.fit_transform(svd.fit_transform(xtr))
+    return (
+        ztr.astype(np.float32),
+        sc.transform(svd.transform(xva)).astype(np.float32),
+        sc.transform(svd.transform(xte)).astype(np.float32),
+    )
+
+
+def batch(x, rows):
+    if hasattr(x, "tocsr"):
+        sub = x[rows].tocoo()
+        idx = torch.from_numpy(np.vstack([sub.row, sub.col]).astype(np.int64))
+        return torch.sparse_coo_tensor(idx, torch.from_numpy(sub.data), sub.shape)
+    return torch.from_numpy(x[rows])
+
+
+class Net(torch.nn.Module):
+    def __init__(self, d, k):
+        super().__init__()
+        self.l1 = torch.nn.Linear(d, 512)
+        self.drop = torch.nn.Dropout(0.5)
+        self.l2 = torch.nn.Linear(512, k)
+
+    def forward(self, x):
+        h = torch.sparse.mm(x, self.l1.weight.t()) + self.l1.bias if x.is_sparse else self.l1(x)
+        return self.l2(self.drop(torch.relu(h)))
+
+
+def predict(net, x, n):
+    net.eval()
+    out = []
+    with torch.no_grad():
+        for s in range(0, n, 512):
+            out.append(net(batch(x, np.arange(s, min(n, s + 512)))))
+    return torch.cat(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for a in ("--train", "--val", "--test", "--recipe"):
+        ap.add_argument(a, required=True)
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--max-features", type=int, default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    torch.manual_seed(42)
+    rng = np.random.default_rng(42)
+    tr, ytr_s = read(args.train)
+    va, yva_s = read(args.val)
+    te, yte_s = read(args.test)
+    classes = sorted(set(ytr_s) | set(yva_s))
+    idx = {c: i for i, c in enumerate(classes)}
+    ytr = np.array([idx[g] for g in ytr_s])
+    yva = np.array([idx[g] for g in yva_s])
+    yte = np.array([idx.get(g, -1) for g in yte_s])
+    k = len(classes)
+    t0 = time.perf_counter()
+    xtr, xva, xte = features(args.recipe, tr, va, te, args.max_features)
+    vec_s = time.perf_counter() - t0
+    counts = np.bincount(ytr, minlength=k)
+    present = (counts > 0).sum()
+    w = np.where(counts > 0, len(ytr) / (present * np.maximum(counts, 1)), 0.0)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32))
+    net = Net(xtr.shape[1], k)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3, betas=(0.9, 0.999), weight_decay=0.01)
+    n, bs = len(ytr), 64
+    steps = math.ceil(n / bs) * args.epochs
+    warm = round(0.05 * steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: s / max(1, warm) if s < warm else max(0.0, (steps - s) / max(1, steps - warm))
+    )
+    best, best_state, bad, epochs, epoch_s = -1.0, None, 0, 0, []
+    t1 = time.perf_counter()
+    for ep in range(args.epochs):
+        te0 = time.perf_counter()
+        net.train()
+        order = rng.permutation(n)
+        for s in range(0, n, bs):
+            rows = order[s : s + bs]
+            opt.zero_grad()
+            loss = loss_fn(net(batch(xtr, rows)), torch.from_numpy(ytr[rows]))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            sched.step()
+        pred = predict(net, xva, len(yva)).argmax(1).numpy()
+        f1 = f1_score(yva, pred, average="macro", zero_division=0)
+        epoch_s.append(time.perf_counter() - te0)
+        epochs += 1
+        if f1 > best:
+            best, bad, best_epoch = f1, 0, ep + 1
+            best_state = {a: b.clone() for a, b in net.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= 5:
+                break
+    train_s = time.perf_counter() - t1
+    net.load_state_dict(best_state)
+    pred = predict(net, xte, len(yte)).argmax(1).numpy()
+    print(json.dumps({
+        "name": f"torch {args.recipe}-ffnn",
+        "macro_f1": f1_score(yte, pred, average="macro", zero_division=0),
+        "accuracy": accuracy_score(yte, pred),
+        "vectorize_seconds": vec_s,
+        "train_seconds": train_s,
+        "fit_seconds": time.perf_counter() - t0,
+        "epoch_seconds": float(np.mean(epoch_s)),
+        "epochs": epochs,
+        "best_epoch": best_epoch,
+        "n_features": int(xtr.shape[1]),
+    }))
+
+
+if __name__ == "__main__":
+    main()
