@@ -72,23 +72,36 @@ fn write_jsonl(texts: &[String], ds: &Dataset, path: &Path) -> Result<()> {
     f.flush().map_err(|e| Error::io(path, e))
 }
 
-/// Writes the classic view of `train`'s internal split (as the pipelines cut it) and of `test`.
-fn write_inputs(train: &Dataset, test: &Dataset, dir: &Path) -> Result<[PathBuf; 3]> {
+/// Writes the classic view of `train`'s internal split (as the pipelines cut it with `seed`)
+/// and of `test`.
+fn write_inputs(train: &Dataset, test: &Dataset, dir: &Path, seed: u64) -> Result<[PathBuf; 3]> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let cfg = TrainConfig::default();
     let inner = train.split(
         SplitConfig::new()
             .ratios(1.0 - cfg.val_fraction, cfg.val_fraction, 0.0)
-            .seed(cfg.seed),
+            .seed(seed),
     )?;
     let fields = TextFields::TitlePlot;
     let (view, toks) =
         ClassicText::fit_transform(&inner.train.neural_text(fields), ClassicConfig::default())?;
     let joined: Vec<String> = toks.into_iter().map(|d| d.join(" ")).collect();
-    let paths = [dir.join("train.jsonl"), dir.join("val.jsonl"), dir.join("test.jsonl")];
+    let paths = [
+        dir.join("train.jsonl"),
+        dir.join("val.jsonl"),
+        dir.join("test.jsonl"),
+    ];
     write_jsonl(&joined, &inner.train, &paths[0])?;
-    write_jsonl(&view.transform_joined(&inner.val.neural_text(fields)), &inner.val, &paths[1])?;
-    write_jsonl(&view.transform_joined(&test.neural_text(fields)), test, &paths[2])?;
+    write_jsonl(
+        &view.transform_joined(&inner.val.neural_text(fields)),
+        &inner.val,
+        &paths[1],
+    )?;
+    write_jsonl(
+        &view.transform_joined(&test.neural_text(fields)),
+        test,
+        &paths[2],
+    )?;
     Ok(paths)
 }
 
@@ -133,10 +146,37 @@ fn peer(py: &Path, recipe: &str, inputs: &[PathBuf; 3], extra: &[&str]) -> Optio
         .output()
         .ok()?;
     if !out.status.success() {
-        eprintln!("peer {recipe} failed: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "peer {recipe} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         return None;
     }
     serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Field-wise mean of numeric fields (plus `"_sd_macro_f1"`, the macro-F1 standard deviation).
+fn mean(vs: &[Value]) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(first) = vs.first().and_then(Value::as_object) {
+        for k in first.keys() {
+            let xs: Vec<f64> = vs.iter().filter_map(|v| v[k].as_f64()).collect();
+            if !xs.is_empty() {
+                out.insert(k.clone(), json!(xs.iter().sum::<f64>() / xs.len() as f64));
+            }
+        }
+    }
+    let f1: Vec<f64> = vs.iter().filter_map(|v| v["macro_f1"].as_f64()).collect();
+    if f1.len() > 1 {
+        let m = f1.iter().sum::<f64>() / f1.len() as f64;
+        let var = f1.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (f1.len() - 1) as f64;
+        out.insert("_sd_macro_f1".into(), json!(var.sqrt()));
+    }
+    Value::Object(out)
+}
+
+fn mean_opt(vs: &[Value]) -> Option<Value> {
+    (!vs.is_empty()).then(|| mean(vs))
 }
 
 fn f(v: &Option<Value>, k: &str) -> f64 {
@@ -169,25 +209,57 @@ fn main() -> Result<()> {
     let test = Dataset::kaggle(data_file("test_data_solution.txt")?)?;
     let work = std::env::temp_dir().join(format!("genre-ffnn-bench-{}", std::process::id()));
     let mut rows = Vec::new();
+    // Quality over several seeds (each seed: its own internal split, initialisation, shuffles
+    // and SVD, on both sides): the test file has genres of 3–10 rows, so one seed moves
+    // macro-F1 by about a point.
+    let seeds: Vec<u64> = (0..std::env::var("GENRE_BENCH_SEEDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(3))
+        .map(|i| 42 + i)
+        .collect();
+    let mut per_seed: Vec<String> = Vec::new();
     if quality {
-        let inputs = write_inputs(&train, &test, &work.join("slice"))?;
-        for r in RECIPES {
-            eprintln!("real slice: {r}-ffnn ...");
-            let o = Some(ours(r, &train, &test, &[])?);
-            let p = py.as_ref().and_then(|py| peer(py, r, &inputs, &[]));
-            rows.push((r.to_string(), o, p, None, None));
+        let mut acc: Vec<(Vec<Value>, Vec<Value>)> = vec![(vec![], vec![]); RECIPES.len()];
+        for &seed in &seeds {
+            let inputs = write_inputs(&train, &test, &work.join(format!("slice-{seed}")), seed)?;
+            let seed_s = seed.to_string();
+            for (i, r) in RECIPES.iter().enumerate() {
+                eprintln!("real slice, seed {seed}: {r}-ffnn ...");
+                let o = ours(r, &train, &test, &[("seed", &seed_s)])?;
+                let p = py
+                    .as_ref()
+                    .and_then(|py| peer(py, r, &inputs, &["--seed", &seed_s]));
+                per_seed.push(format!(
+                    "seed {seed} {r}-ffnn: ours {:.4} / {:.4}, peer {:.4} / {:.4} (macro-F1 / accuracy)",
+                    f(&Some(o.clone()), "macro_f1"),
+                    f(&Some(o.clone()), "accuracy"),
+                    f(&p, "macro_f1"),
+                    f(&p, "accuracy")
+                ));
+                acc[i].0.push(o);
+                acc[i].1.extend(p);
+            }
+        }
+        for (r, (o, p)) in RECIPES.iter().zip(acc) {
+            rows.push((r.to_string(), Some(mean(&o)), mean_opt(&p), None, None));
         }
     }
     if speed {
         let big = train.resample(FULL_ROWS, 1)?;
         let small_test = test.take(&(0..200).collect::<Vec<_>>())?;
-        let inputs = write_inputs(&big, &small_test, &work.join("resample"))?;
+        let inputs = write_inputs(&big, &small_test, &work.join("resample"), 42)?;
         for r in ["tfidf-svd", "tfidf"] {
             eprintln!("{FULL_ROWS}-row resample: one epoch of {r}-ffnn ...");
             let set = [("epochs", "1"), ("max_features", "50000")];
             let o = Some(ours(r, &big, &small_test, &set)?);
             let p = py.as_ref().and_then(|py| {
-                peer(py, r, &inputs, &["--epochs", "1", "--max-features", "50000"])
+                peer(
+                    py,
+                    r,
+                    &inputs,
+                    &["--epochs", "1", "--max-features", "50000"],
+                )
             });
             match rows.iter_mut().find(|row| row.0 == r) {
                 Some(row) => {
@@ -200,10 +272,11 @@ fn main() -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&work);
     println!(
-        "\nFFNN pipelines vs scikit-learn + PyTorch {} (2 threads each). Quality: train_data.txt → \
-         test_data_solution.txt. Epoch: one epoch (train + validate) on a {FULL_ROWS}-row resample.\n",
-        "2.15"
+        "\nFFNN pipelines vs scikit-learn 1.9.1 + PyTorch 2.15 (2 threads each). Quality: \
+         train_data.txt → test_data_solution.txt. Epoch: one epoch (train + validate) on a \
+         {FULL_ROWS}-row resample.\n"
     );
+    println!("Quality columns: mean over seeds {seeds:?} (± the macro-F1 standard deviation).\n");
     println!(
         "| pipeline | macro-F1 ours | macro-F1 peer | acc ours | acc peer | fit s ours | fit s peer | epochs ours / peer | 54k epoch s ours | 54k epoch s peer | ratio | ours GFLOP/s |"
     );
@@ -219,12 +292,15 @@ fn main() -> Result<()> {
         };
         let epochs = |v: &Option<Value>| {
             v.as_ref()
-                .map_or("-".to_string(), |v| format!("{}", v["epochs"]))
+                .and_then(|v| v["epochs"].as_f64())
+                .map_or("-".to_string(), |e| format!("{e:.1}"))
         };
         println!(
-            "| {r}-ffnn | {:.4} | {:.4} | {:.4} | {:.4} | {:.1} | {:.1} | {} / {} | {:.2} | {:.2} | {:.2}× | {:.1} |",
+            "| {r}-ffnn | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.4} | {:.4} | {:.1} | {:.1} | {} / {} | {:.2} | {:.2} | {:.2}× | {:.1} |",
             f(o, "macro_f1"),
+            f(o, "_sd_macro_f1"),
             f(p, "macro_f1"),
+            f(p, "_sd_macro_f1"),
             f(o, "accuracy"),
             f(p, "accuracy"),
             f(o, "fit_seconds"),
@@ -236,6 +312,10 @@ fn main() -> Result<()> {
             ratio,
             gflops
         );
+    }
+    println!();
+    for line in &per_seed {
+        println!("{line}");
     }
     println!(
         "\nGFLOP/s: 6·rows·(512·512 + 512·27) per dense epoch over our epoch seconds (validation \

@@ -16,7 +16,8 @@ stopping on validation macro-F1 with patience 5, best epoch restored; 2 threads.
 Prints one JSON object: macro-F1 and accuracy on the test file, seconds (vectorize, train,
 whole fit), mean epoch seconds, epochs run, best epoch.
 
-usage: python torch_ffnn.py --train T.jsonl --val V.jsonl --test S.jsonl --recipe tfidf-svd [--epochs N]
+usage: python torch_ffnn.py --train T.jsonl --val V.jsonl --test S.jsonl --recipe tfidf-svd
+       [--epochs N] [--max-features N] [--seed S]
 """
 
 import argparse
@@ -42,7 +43,7 @@ def read(path):
     return texts, genres
 
 
-def features(recipe, tr, va, te, max_features):
+def features(recipe, tr, va, te, max_features, seed):
     common = dict(tokenizer=str.split, token_pattern=None, ngram_range=(1, 2), min_df=2)
     if max_features:
         common["max_features"] = max_features
@@ -56,7 +57,7 @@ def features(recipe, tr, va, te, max_features):
     xva, xte = vec.transform(va), vec.transform(te)
     if recipe == "tfidf":
         return xtr.astype(np.float32), xva.astype(np.float32), xte.astype(np.float32)
-    svd = TruncatedSVD(512, random_state=42)
+    svd = TruncatedSVD(512, random_state=seed)
     sc = StandardScaler()
     ztr = sc.fit_transform(svd.fit_transform(xtr))
     return (
@@ -101,10 +102,11 @@ def main():
         ap.add_argument(a, required=True)
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--max-features", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=42)
     args = ap.parse_args()
     torch.set_num_threads(2)
-    torch.manual_seed(42)
-    rng = np.random.default_rng(42)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
     tr, ytr_s = read(args.train)
     va, yva_s = read(args.val)
     te, yte_s = read(args.test)
@@ -115,7 +117,7 @@ def main():
     yte = np.array([idx.get(g, -1) for g in yte_s])
     k = len(classes)
     t0 = time.perf_counter()
-    xtr, xva, xte = features(args.recipe, tr, va, te, args.max_features)
+    xtr, xva, xte = features(args.recipe, tr, va, te, args.max_features, args.seed)
     vec_s = time.perf_counter() - t0
     counts = np.bincount(ytr, minlength=k)
     present = (counts > 0).sum()
