@@ -1,6 +1,8 @@
 //! `genre fit / predict / evaluate` end to end for every composed pipeline on the real slice,
 //! `--pipeline help`, a bad `--set`, and `--resume` after killing a training process.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -235,4 +237,79 @@ fn resume_after_a_killed_fit_ends_with_the_same_weights() {
             .collect()
     };
     assert_eq!(strip(&ha), strip(&hb));
+}
+
+/// With a real MLflow server: the fit run holds the options as params, every epoch as step
+/// metrics (1..=epochs), the best epoch's numbers and the model directory.
+#[test]
+#[ignore = "starts a real mlflow server (bash scripts/test runs it)"]
+fn neural_fit_logs_epochs_to_mlflow() {
+    use genre_nlp::prelude::*;
+    let server = common::mlflow_server::MlflowServer::start();
+    let uri = server.uri();
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let model = dir.path().join("m");
+    let train = shared("train_data.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_genre"))
+        .args([
+            "fit",
+            "--train",
+            s(&train),
+            "--pipeline",
+            "tfidf-svd-ffnn",
+            "--out",
+            s(&model),
+            "--set",
+            "epochs=4",
+            "--set",
+            "svd=64",
+        ])
+        .env("MLFLOW_TRACKING_URI", &uri)
+        .env("MLFLOW_EXPERIMENT_NAME", "neural-test")
+        .env("GENRE_MLFLOW_OUTBOX", outbox.to_str().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let client = Mlflow::new(MlflowConfig::new(&uri).unwrap()).unwrap();
+    let exp = client
+        .get_experiment_by_name("neural-test")
+        .unwrap()
+        .unwrap();
+    let runs = client.search_runs(&[&exp.experiment_id], "", 10).unwrap();
+    let fit = runs
+        .iter()
+        .find(|r| r.info.run_name == "fit tfidf-svd-ffnn")
+        .expect("fit run");
+    assert_eq!(fit.info.status, RunStatus::Finished);
+    assert_eq!(fit.param("pipeline"), Some("tfidf-svd-ffnn"));
+    assert_eq!(fit.param("model.ffnn.train.epochs"), Some("4"));
+    let f1 = client
+        .get_metric_history(&fit.info.run_id, "val_macro_f1")
+        .unwrap();
+    let mut steps: Vec<i64> = f1.iter().map(|m| m.step).collect();
+    steps.sort();
+    assert_eq!(steps, vec![1, 2, 3, 4]);
+    let csv = std::fs::read_to_string(model.join("tfidf-svd-ffnn_epoch_metrics.csv")).unwrap();
+    for m in &f1 {
+        let line = csv.lines().nth(m.step as usize).unwrap();
+        let logged: f64 = line.split(',').nth(4).unwrap().parse().unwrap();
+        assert!((logged - m.value).abs() < 1e-6, "{line} vs {}", m.value);
+    }
+    assert!(fit
+        .data
+        .metrics
+        .iter()
+        .any(|m| m.key == "best.val_macro_f1"));
+    let files = client
+        .list_artifacts(&fit.info.run_id, Some("model"))
+        .unwrap();
+    assert!(
+        files.iter().any(|f| f.path.ends_with("model.safetensors")),
+        "{files:?}"
+    );
 }

@@ -146,4 +146,23 @@ fn main_notebook_runs_and_shows_the_genre_table() {
             .any(|f| f.path.ends_with("confusion_matrix.png")),
         "{report:?}"
     );
+
+    // The FFNN section: training curves inline and a hold-out score well above chance.
+    assert!(
+        pngs >= 3,
+        "expected the FFNN's training curves inline too, got {pngs} images"
+    );
+    let line = outs
+        .iter()
+        .filter(|o| o.1 == "stream")
+        .flat_map(|o| o.2.lines().map(str::to_string).collect::<Vec<_>>())
+        .find(|l| l.starts_with("tfidf-svd-ffnn hold-out:"))
+        .expect("the FFNN's hold-out line");
+    let f1: f64 = line
+        .split("macro-F1 ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no macro-F1 in {line:?}"));
+    assert!(f1 > 0.1, "{line}");
 }
