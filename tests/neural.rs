@@ -356,39 +356,25 @@ fn resume_after_interruptions_is_bit_identical() {
     let dir = tempfile::tempdir().unwrap();
     let ck = CheckpointDir::new(dir.path().join("ck"));
     // Interrupted after 2 epochs, then after 2 more, then run to the end.
-    let (_, first) = run(
-        &p,
-        &cfg,
-        FitOptions {
-            checkpoint: Some(ck.clone()),
-            stop_after: Some(2),
-            resume: true,
-            ..quiet()
-        },
-    );
+    let resume = |stop_after: Option<usize>| {
+        run(
+            &p,
+            &cfg,
+            FitOptions {
+                checkpoint: Some(ck.clone()),
+                stop_after,
+                resume: true,
+                ..quiet()
+            },
+        )
+    };
+    let (_, first) = resume(Some(2));
     assert!(first.interrupted);
     assert_eq!(first.history.epochs.len(), 2);
-    let (_, second) = run(
-        &p,
-        &cfg,
-        FitOptions {
-            checkpoint: Some(ck.clone()),
-            stop_after: Some(2),
-            resume: true,
-            ..quiet()
-        },
-    );
+    let (_, second) = resume(Some(2));
     assert!(second.interrupted);
     assert_eq!(second.history.epochs.len(), 4);
-    let (resumed, out) = run(
-        &p,
-        &cfg,
-        FitOptions {
-            checkpoint: Some(ck.clone()),
-            resume: true,
-            ..quiet()
-        },
-    );
+    let (resumed, out) = resume(None);
     assert!(!out.interrupted);
     assert_eq!(weights(resumed.params()), weights(whole.params()));
     let strip = |h: &History| -> Vec<(usize, u64, u64)> {

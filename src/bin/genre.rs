@@ -325,29 +325,15 @@ fn fit(
         )));
     }
     let mut cfg = TfidfLinearConfig::default().seed(seed);
-    for kv in set {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| Error::Config(format!("--set {kv}: expected KEY=VALUE")))?;
-        if k == "help" {
-            println!(
-                "options of {pipeline}:\n  {}",
-                genre_nlp::models::tfidf_linear::SET_KEYS.join("\n  ")
-            );
-            return Ok(());
-        }
-        cfg.set(k, v)?;
+    let keys = genre_nlp::models::tfidf_linear::SET_KEYS;
+    if apply_sets(pipeline, set, keys, |k, v| cfg.set(k, v))? {
+        return Ok(());
     }
     cfg.validate()?;
     let ds = load(&train.to_path_buf(), lenient)?;
     let mut tracker = genre_nlp::track::from_env(EXPERIMENT)?;
     tracked(tracker.as_mut(), &format!("fit {pipeline}"), |t| {
-        t.set_tag("genre.command", "fit")?;
-        t.log_param("data.train", &train.display().to_string())?;
-        t.log_param("data.rows", &ds.len().to_string())?;
-        for (k, v) in cfg.params() {
-            t.log_param(&k, &v)?;
-        }
+        log_fit_params(t, train, &ds, &cfg.params())?;
         let model = cfg.fit(&ds)?;
         let r = model.fit_report();
         for (step, (c, f1, acc)) in r.tuning.iter().enumerate() {
@@ -396,10 +382,41 @@ fn print_pipelines() -> Result<()> {
     Ok(())
 }
 
-/// Splits `KEY=VALUE`.
-fn key_value(kv: &str) -> Result<(&str, &str)> {
-    kv.split_once('=')
-        .ok_or_else(|| Error::Config(format!("--set {kv}: expected KEY=VALUE")))
+/// Applies every `--set KEY=VALUE` with `apply`; `Ok(true)` when one was `help` (the keys
+/// were printed and nothing should run).
+fn apply_sets(
+    pipeline: &str,
+    set: &[String],
+    keys: &[&str],
+    mut apply: impl FnMut(&str, &str) -> Result<()>,
+) -> Result<bool> {
+    for kv in set {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| Error::Config(format!("--set {kv}: expected KEY=VALUE")))?;
+        if k == "help" {
+            println!("options of {pipeline}:\n  {}", keys.join("\n  "));
+            return Ok(true);
+        }
+        apply(k, v)?;
+    }
+    Ok(false)
+}
+
+/// What every `fit` run logs first: the command, the training file and its rows, the options.
+fn log_fit_params(
+    t: &mut dyn Tracker,
+    train: &Path,
+    ds: &Dataset,
+    params: &[(String, String)],
+) -> Result<()> {
+    t.set_tag("genre.command", "fit")?;
+    t.log_param("data.train", &train.display().to_string())?;
+    t.log_param("data.rows", &ds.len().to_string())?;
+    for (k, v) in params {
+        t.log_param(k, v)?;
+    }
+    Ok(())
 }
 
 /// `genre fit` for a composed pipeline (representation × model).
@@ -414,24 +431,15 @@ fn fit_composed(
 ) -> Result<()> {
     let mut cfg = PipelineConfig::from_name(pipeline)?;
     cfg.set("seed", &seed.to_string())?;
-    for kv in set {
-        let (k, v) = key_value(kv)?;
-        if k == "help" {
-            println!("options of {pipeline}:\n  {}", cfg.keys().join("\n  "));
-            return Ok(());
-        }
-        cfg.set(k, v)?;
+    let keys = cfg.keys();
+    if apply_sets(pipeline, set, &keys, |k, v| cfg.set(k, v))? {
+        return Ok(());
     }
     cfg.validate()?;
     let ds = load(&train.to_path_buf(), lenient)?;
     let mut tracker = genre_nlp::track::from_env(EXPERIMENT)?;
     tracked(tracker.as_mut(), &format!("fit {pipeline}"), |t| {
-        t.set_tag("genre.command", "fit")?;
-        t.log_param("data.train", &train.display().to_string())?;
-        t.log_param("data.rows", &ds.len().to_string())?;
-        for (k, v) in cfg.params() {
-            t.log_param(&k, &v)?;
-        }
+        log_fit_params(t, train, &ds, &cfg.params())?;
         let model = cfg.fit_with(
             &ds,
             PipelineFitOptions {

@@ -102,15 +102,8 @@ impl FfnnConfig {
 
     /// Checks the options.
     pub fn validate(&self) -> Result<()> {
-        if self.hidden.contains(&0) {
-            return Err(Error::Config("hidden: layer sizes must be >= 1".into()));
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Error::Config(format!(
-                "dropout must be in [0, 1), got {}",
-                self.dropout
-            )));
-        }
+        // Layer sizes and dropout, checked on a stand-in input and class count.
+        self.shape(1, 2).validate()?;
         self.train.validate()
     }
 
