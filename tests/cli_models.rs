@@ -410,3 +410,90 @@ fn report_writes_metrics_and_every_evaluation_figure() {
     let per_class = std::fs::read_to_string(out.join("per_class.csv")).unwrap();
     assert_eq!(per_class.lines().count(), 28);
 }
+
+/// With the server down, two `genre fit` commands at once share one outbox: both exit 0 after
+/// one line saying they log offline; `genre mlflow status` lists both runs by name; once the
+/// server is up, `genre mlflow sync` delivers both (params, metrics, artifacts) and `status`
+/// shows nothing pending.
+#[test]
+#[ignore = "starts a real MLflow server; run with --include-ignored"]
+fn two_fits_with_the_server_down_are_delivered_by_sync() {
+    let port = common::mlflow_server::free_port();
+    let uri = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let env = [
+        ("MLFLOW_TRACKING_URI", uri.as_str()),
+        ("MLFLOW_EXPERIMENT_NAME", "offline-cli"),
+        ("GENRE_MLFLOW_OUTBOX", outbox.to_str().unwrap()),
+        ("GENRE_MLFLOW_STARTUP_TIMEOUT", "1"),
+    ];
+    let train = shared("train_data.txt");
+    let children: Vec<_> = [1, 2]
+        .iter()
+        .map(|seed| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_genre"));
+            cmd.args(["fit", "--train", s(&train), "--pipeline", "tfidf-linear"])
+                .arg("--out")
+                .arg(dir.path().join(format!("m{seed}")))
+                .args(["--seed", &seed.to_string()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "fit failed offline: {err}");
+        let offline: Vec<&str> = err.lines().filter(|l| l.contains("unreachable")).collect();
+        assert_eq!(offline.len(), 1, "one line about going offline: {err}");
+        assert!(offline[0].contains("genre mlflow sync"), "{err}");
+    }
+
+    let (ok, status, err) = genre(&["mlflow", "status", "--outbox", s(&outbox)], &[]);
+    assert!(ok, "{err}");
+    assert!(status.contains("for 2 run(s)"), "{status}");
+    assert_eq!(
+        status.matches("run \"fit tfidf-linear\"").count(),
+        2,
+        "{status}"
+    );
+
+    let server = common::mlflow_server::MlflowServer::start_on(port);
+    let (ok, out, err) = genre(&["mlflow", "sync", "--outbox", s(&outbox)], &env);
+    assert!(ok, "sync: {out}{err}");
+    assert!(out.contains("delivered"), "{out}");
+    let (ok, status, _) = genre(&["mlflow", "status", "--outbox", s(&outbox)], &[]);
+    assert!(ok && status.contains("nothing pending"), "{status}");
+
+    let client = Mlflow::new(MlflowConfig::new(&server.uri()).unwrap().outbox_dir(None)).unwrap();
+    let exp = client
+        .get_experiment_by_name("offline-cli")
+        .unwrap()
+        .unwrap();
+    let runs = client.search_runs(&[&exp.experiment_id], "", 10).unwrap();
+    assert_eq!(runs.len(), 2, "each offline run delivered once");
+    let mut seeds = Vec::new();
+    for run in &runs {
+        assert_eq!(run.info.run_name, "fit tfidf-linear");
+        assert_eq!(run.info.status, RunStatus::Finished);
+        assert_eq!(run.param("data.rows"), Some("2110"));
+        let seed = run.param("seed").expect("seed param").to_string();
+        let tuning = client
+            .get_metric_history(&run.info.run_id, "tuning.val_macro_f1")
+            .unwrap();
+        assert_eq!(tuning.len(), 4, "one point per C of the default grid");
+        let bin = client
+            .download_artifact(&run.info.run_id, "model/linear.bin")
+            .unwrap();
+        let local = dir.path().join(format!("m{seed}/linear.bin"));
+        assert_eq!(bin, std::fs::read(local).unwrap(), "run of seed {seed}");
+        seeds.push(seed);
+    }
+    seeds.sort();
+    assert_eq!(seeds, ["1", "2"]);
+}

@@ -143,8 +143,12 @@ enum MlflowAction {
         /// Outbox folder (default: $GENRE_MLFLOW_OUTBOX or artifacts/mlflow-outbox).
         #[arg(long)]
         outbox: Option<PathBuf>,
+        /// Also replay what was queued for this earlier address of the same server (it moved
+        /// to a new host or port); repeatable.
+        #[arg(long = "from", value_name = "URI")]
+        from: Vec<String>,
     },
-    /// Show what the outbox still holds (no server needed).
+    /// Show what the outbox still holds, run by run (no server needed).
     Status {
         /// Outbox folder (default: $GENRE_MLFLOW_OUTBOX or artifacts/mlflow-outbox).
         #[arg(long)]
@@ -267,8 +271,11 @@ fn run(cli: Cli) -> Result<()> {
                 let st = genre_nlp::track::Outbox::open(outbox_dir(outbox))?.status()?;
                 println!("{st}");
             }
-            MlflowAction::Sync { outbox } => {
-                let cfg = MlflowConfig::from_env()?.outbox_dir(Some(outbox_dir(outbox)));
+            MlflowAction::Sync { outbox, from } => {
+                let mut cfg = MlflowConfig::from_env()?.outbox_dir(Some(outbox_dir(outbox)));
+                for uri in from {
+                    cfg = cfg.replay_from(uri);
+                }
                 let uri = cfg.tracking_uri.clone();
                 let report = Mlflow::new(cfg)?.sync()?;
                 println!("{uri}: {report}");

@@ -3,7 +3,7 @@
 //! offline outbox.
 
 use super::config::{Auth, MlflowConfig};
-use super::outbox::{Op, Outbox, OutboxStatus, Outcome};
+use super::outbox::{is_placeholder, Op, Outbox, OutboxStatus, Outcome};
 use super::types::{
     now_ms, validate_batch, validate_key, Batch, Experiment, FileInfo, Metric, Param, Run,
     RunStatus, Tag,
@@ -250,6 +250,7 @@ pub struct Mlflow {
     artifact_roots: Mutex<HashMap<String, String>>,
     outbox: Option<Outbox>,
     run_map: Mutex<HashMap<String, String>>,
+    run_names: Mutex<HashMap<String, String>>,
     last_failed_probe: Mutex<Option<Instant>>,
     warned: AtomicBool,
     sync_lock: Mutex<()>,
@@ -269,6 +270,9 @@ impl fmt::Debug for Mlflow {
 }
 
 const API: &str = "/api/2.0/mlflow";
+/// Tag carrying the client-side id of every run this client creates (makes creation
+/// idempotent across retries and replays).
+pub const CLIENT_RUN_ID_TAG: &str = "genre_nlp.client_run_id";
 const ARTIFACTS_API: &str = "/api/2.0/mlflow-artifacts/artifacts";
 
 impl Mlflow {
@@ -295,6 +299,7 @@ impl Mlflow {
             artifact_roots: Mutex::new(HashMap::new()),
             outbox,
             run_map: Mutex::new(HashMap::new()),
+            run_names: Mutex::new(HashMap::new()),
             last_failed_probe: Mutex::new(None),
             warned: AtomicBool::new(false),
             sync_lock: Mutex::new(()),
@@ -315,6 +320,30 @@ impl Mlflow {
     /// The outbox, when configured.
     pub fn outbox(&self) -> Option<&Outbox> {
         self.outbox.as_ref()
+    }
+
+    /// Points the client at another address of the same server (it moved to a new port or
+    /// host, same backend store): later calls go to `uri`, and what was queued for the old URI
+    /// is replayed there too (it joins [`MlflowConfig::replay_from`]). The next write probes
+    /// the new address at once.
+    pub fn set_tracking_uri(&mut self, uri: &str) -> Result<()> {
+        let parsed = MlflowConfig::new(uri)?;
+        let old = std::mem::replace(&mut self.cfg.tracking_uri, parsed.tracking_uri);
+        if old != self.cfg.tracking_uri && !self.cfg.replay_from.contains(&old) {
+            self.cfg.replay_from.push(old);
+        }
+        if parsed.auth != Auth::None {
+            self.cfg.auth = parsed.auth;
+        }
+        if let Ok(mut p) = self.last_failed_probe.lock() {
+            *p = None;
+        }
+        Ok(())
+    }
+
+    /// Whether entries queued for `server` are replayed by this client.
+    fn replays_for(&self, server: &str) -> bool {
+        server == self.cfg.tracking_uri || self.cfg.replay_from.iter().any(|u| u == server)
     }
 
     // ---------------------------------------------------------------- transport
@@ -387,12 +416,26 @@ impl Mlflow {
     }
 
     /// Runs `f(attempt)` until it succeeds, fails for good, or the retries are spent.
-    fn retrying<T>(&self, mut f: impl FnMut(u32) -> Result<T, Failure>) -> Result<T, Failure> {
+    fn retrying<T>(&self, f: impl FnMut(u32) -> Result<T, Failure>) -> Result<T, Failure> {
+        self.retrying_within(None, f)
+    }
+
+    /// [`Mlflow::retrying`], giving up early rather than waiting past `limit` in all.
+    fn retrying_within<T>(
+        &self,
+        limit: Option<Duration>,
+        mut f: impl FnMut(u32) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        let start = Instant::now();
         let mut attempt = 0;
         loop {
             match f(attempt) {
                 Ok(v) => return Ok(v),
-                Err(e) if e.retryable() && attempt < self.cfg.retry.max_retries => {
+                Err(e)
+                    if e.retryable()
+                        && attempt < self.cfg.retry.max_retries
+                        && limit.is_none_or(|l| start.elapsed() + self.backoff(attempt) <= l) =>
+                {
                     // Honour the server's Retry-After, within the policy's largest wait.
                     let asked = match &e {
                         Failure::Status {
@@ -416,7 +459,18 @@ impl Mlflow {
         query: &[(&str, &str)],
         body: Body,
     ) -> Result<Vec<u8>, Failure> {
-        self.retrying(|_| self.attempt(method.clone(), path, query, &body))
+        self.request_within(method, path, query, body, None)
+    }
+
+    fn request_within(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Body,
+        limit: Option<Duration>,
+    ) -> Result<Vec<u8>, Failure> {
+        self.retrying_within(limit, |_| self.attempt(method.clone(), path, query, &body))
     }
 
     fn get_json<T: DeserializeOwned>(
@@ -424,7 +478,17 @@ impl Mlflow {
         endpoint: &str,
         query: &[(&str, &str)],
     ) -> Result<T, Failure> {
-        let bytes = self.request(Method::GET, &format!("{API}/{endpoint}"), query, Body::None)?;
+        self.get_json_within(endpoint, query, None)
+    }
+
+    fn get_json_within<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        query: &[(&str, &str)],
+        limit: Option<Duration>,
+    ) -> Result<T, Failure> {
+        let path = format!("{API}/{endpoint}");
+        let bytes = self.request_within(Method::GET, &path, query, Body::None, limit)?;
         decode(endpoint, &bytes)
     }
 
@@ -433,13 +497,18 @@ impl Mlflow {
         endpoint: &str,
         body: &impl Serialize,
     ) -> Result<T, Failure> {
+        self.post_json_within(endpoint, body, None)
+    }
+
+    fn post_json_within<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        body: &impl Serialize,
+        limit: Option<Duration>,
+    ) -> Result<T, Failure> {
         let body = serde_json::to_vec(body).map_err(|e| Failure::Local(e.into()))?;
-        let bytes = self.request(
-            Method::POST,
-            &format!("{API}/{endpoint}"),
-            &[],
-            Body::Json(body),
-        )?;
+        let path = format!("{API}/{endpoint}");
+        let bytes = self.request_within(Method::POST, &path, &[], Body::Json(body), limit)?;
         decode(endpoint, &bytes)
     }
 
@@ -459,24 +528,38 @@ impl Mlflow {
 
     /// The experiment named `name`, if it exists.
     pub fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
+        self.experiment_by_name(name, None)
+            .map_err(Failure::into_error)
+    }
+
+    fn experiment_by_name(
+        &self,
+        name: &str,
+        limit: Option<Duration>,
+    ) -> Result<Option<Experiment>, Failure> {
         #[derive(Deserialize)]
         struct R {
             experiment: Experiment,
         }
-        match self.get_json::<R>("experiments/get-by-name", &[("experiment_name", name)]) {
+        match self.get_json_within::<R>(
+            "experiments/get-by-name",
+            &[("experiment_name", name)],
+            limit,
+        ) {
             Ok(r) => Ok(Some(r.experiment)),
             Err(Failure::Status { code, .. }) if code == "RESOURCE_DOES_NOT_EXIST" => Ok(None),
-            Err(f) => Err(f.into_error()),
+            Err(f) => Err(f),
         }
     }
 
-    /// The experiment with id `experiment_id`.
+    /// The experiment with id `experiment_id` (a placeholder is resolved once replayed).
     pub fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        let id = self.resolve(experiment_id)?;
         #[derive(Deserialize)]
         struct R {
             experiment: Experiment,
         }
-        self.get_json::<R>("experiments/get", &[("experiment_id", experiment_id)])
+        self.get_json::<R>("experiments/get", &[("experiment_id", id.as_str())])
             .map(|r| r.experiment)
             .map_err(Failure::into_error)
     }
@@ -486,34 +569,85 @@ impl Mlflow {
         for t in tags {
             validate_key("experiment tag", &t.key)?;
         }
+        self.create_experiment_within(name, tags, None)
+            .map_err(Failure::into_error)
+    }
+
+    fn create_experiment_within(
+        &self,
+        name: &str,
+        tags: &[Tag],
+        limit: Option<Duration>,
+    ) -> Result<String, Failure> {
         #[derive(Deserialize)]
         struct R {
             experiment_id: String,
         }
-        self.post_json::<R>("experiments/create", &json!({ "name": name, "tags": tags }))
-            .map(|r| r.experiment_id)
-            .map_err(Failure::into_error)
+        self.post_json_within::<R>(
+            "experiments/create",
+            &json!({ "name": name, "tags": tags }),
+            limit,
+        )
+        .map(|r| r.experiment_id)
     }
 
     /// The id of the experiment named `name`, created (with `tags`) if missing.
+    ///
+    /// At start-up the server gets [`MlflowConfig::startup_timeout`] to answer (retries
+    /// included). When it does not and an outbox is configured, the lookup is queued and a
+    /// `local-exp-…` placeholder returned: runs created in it are queued too, and the replay
+    /// maps everything to the server's ids (the experiment found or created by name).
     pub fn get_or_create_experiment(&self, name: &str, tags: &[Tag]) -> Result<String> {
-        if let Some(e) = self.get_experiment_by_name(name)? {
+        for t in tags {
+            validate_key("experiment tag", &t.key)?;
+        }
+        match self.lookup_or_create(name, tags, Some(self.cfg.startup_timeout)) {
+            Ok(id) => Ok(id),
+            Err(f) if f.offline() && self.outbox.is_some() => {
+                self.went_offline(&f);
+                let local_id = format!("local-exp-{}", random_hex(&self.rng));
+                if let Some(ob) = &self.outbox {
+                    ob.append(
+                        &self.cfg.tracking_uri,
+                        Op::CreateExperiment {
+                            local_id: local_id.clone(),
+                            name: name.to_string(),
+                            tags: tags.to_vec(),
+                        },
+                    )?;
+                }
+                Ok(local_id)
+            }
+            Err(f) => Err(f.into_error()),
+        }
+    }
+
+    fn lookup_or_create(
+        &self,
+        name: &str,
+        tags: &[Tag],
+        limit: Option<Duration>,
+    ) -> Result<String, Failure> {
+        if let Some(e) = self.experiment_by_name(name, limit)? {
             if e.lifecycle_stage == "deleted" {
-                return Err(Error::Tracking(format!(
+                return Err(Failure::Local(Error::Tracking(format!(
                     "experiment {name:?} (id {}) is deleted: restore it in the MLflow UI or pick another name",
                     e.experiment_id
-                )));
+                ))));
             }
             return Ok(e.experiment_id);
         }
-        match self.create_experiment(name, tags) {
+        match self.create_experiment_within(name, tags, limit) {
             Ok(id) => Ok(id),
-            // Another process created it in between.
-            Err(Error::Mlflow { code, .. }) if code == "RESOURCE_ALREADY_EXISTS" => self
-                .get_experiment_by_name(name)?
+            // Another process created it in between (or our request went through but its
+            // answer was lost).
+            Err(Failure::Status { code, .. }) if code == "RESOURCE_ALREADY_EXISTS" => self
+                .experiment_by_name(name, limit)?
                 .map(|e| e.experiment_id)
-                .ok_or_else(|| Error::Tracking(format!("experiment {name:?} vanished"))),
-            Err(e) => Err(e),
+                .ok_or_else(|| {
+                    Failure::Local(Error::Tracking(format!("experiment {name:?} vanished")))
+                }),
+            Err(f) => Err(f),
         }
     }
 
@@ -539,21 +673,32 @@ impl Mlflow {
         for t in &tags {
             validate_key("tag", &t.key)?;
         }
+        let local_id = format!("local-{}", random_hex(&self.rng));
+        // Makes creation idempotent: a replay, or a retry after an answer was lost, first looks
+        // for a run carrying this tag.
+        tags.retain(|t| t.key != CLIENT_RUN_ID_TAG);
+        tags.push(Tag::new(CLIENT_RUN_ID_TAG, &local_id));
         let op = Op::CreateRun {
-            local_id: format!("local-{}", random_hex(&self.rng)),
+            local_id,
             experiment_id: experiment_id.to_string(),
             run_name: run_name.to_string(),
             start_time: now_ms(),
             tags,
         };
-        match self.write_with_result(op)? {
-            Written::Done(Some(id)) => Ok(id),
-            Written::Done(None) => Err(Error::Tracking("runs/create returned no run id".into())),
+        let id = match self.write_with_result(op)? {
+            Written::Done(Some(id)) => id,
+            Written::Done(None) => {
+                return Err(Error::Tracking("runs/create returned no run id".into()))
+            }
             Written::Queued(op) => match op {
-                Op::CreateRun { local_id, .. } => Ok(local_id),
-                _ => Err(Error::Tracking("queued the wrong operation".into())),
+                Op::CreateRun { local_id, .. } => local_id,
+                _ => return Err(Error::Tracking("queued the wrong operation".into())),
             },
+        };
+        if let Ok(mut m) = self.run_names.lock() {
+            m.insert(id.clone(), run_name.to_string());
         }
+        Ok(id)
     }
 
     /// Creates a run nested under `parent_run_id` (tag `mlflow.parentRunId`).
@@ -871,15 +1016,14 @@ impl Mlflow {
             .as_ref()
             .ok_or_else(|| Error::Tracking("no outbox configured".into()))?;
         let blob = ob.store_blob(&bytes)?;
-        ob.append(
-            &self.cfg.tracking_uri,
-            Op::UploadArtifact {
+        self.queue(
+            ob,
+            &Op::UploadArtifact {
                 run_id: run_id.to_string(),
                 artifact_path: dest.to_string(),
                 blob,
             },
-        )?;
-        Ok(())
+        )
     }
 
     /// Uploads every file under `local_dir` (recursively, sorted) to `<artifact_dir>/…`, keeping
@@ -954,7 +1098,7 @@ impl Mlflow {
     // ---------------------------------------------------------------- outbox
 
     fn unresolved_placeholder(&self, run_id: &str) -> bool {
-        run_id.starts_with("local-")
+        is_placeholder(run_id)
             && !self
                 .run_map
                 .lock()
@@ -964,7 +1108,7 @@ impl Mlflow {
 
     /// Maps a `local-…` placeholder to its server id (once replayed).
     fn resolve(&self, run_id: &str) -> Result<String> {
-        if !run_id.starts_with("local-") {
+        if !is_placeholder(run_id) {
             return Ok(run_id.to_string());
         }
         if let Some(id) = self
@@ -976,7 +1120,7 @@ impl Mlflow {
             return Ok(id);
         }
         if let Some(ob) = &self.outbox {
-            if let Some(id) = ob.run_id_map()?.get(run_id) {
+            if let Some(id) = ob.id_map()?.get(run_id) {
                 if let Ok(mut m) = self.run_map.lock() {
                     m.insert(run_id.to_string(), id.clone());
                 }
@@ -984,7 +1128,7 @@ impl Mlflow {
             }
         }
         Err(Error::Tracking(format!(
-            "run {run_id} was created offline and is not on the server yet: run `genre mlflow sync` when it is reachable"
+            "{run_id} was created offline and is not on the server yet: run `genre mlflow sync` when it is reachable"
         )))
     }
 
@@ -1027,7 +1171,10 @@ impl Mlflow {
             }
             return Ok(false);
         }
-        let report = self.sync()?;
+        // Another process replaying this outbox: keep queueing until it is done.
+        let Some(report) = self.sync_with(false)? else {
+            return Ok(false);
+        };
         if report.remaining == 0 && report.stopped.is_none() {
             if let Ok(mut p) = self.last_failed_probe.lock() {
                 *p = None;
@@ -1061,9 +1208,10 @@ impl Mlflow {
         let blocked = ob.has_pending()
             || op
                 .depends_on()
-                .is_some_and(|r| self.unresolved_placeholder(r));
+                .iter()
+                .any(|r| self.unresolved_placeholder(r));
         if blocked && !self.try_drain()? {
-            ob.append(&self.cfg.tracking_uri, op.clone())?;
+            self.queue(ob, &op)?;
             return Ok(Written::Queued(op));
         }
         let mut seen = Delivered::default();
@@ -1072,11 +1220,20 @@ impl Mlflow {
             Ok(v) => Ok(Written::Done(v)),
             Err(f) if f.offline() => {
                 self.went_offline(&f);
-                ob.append(&self.cfg.tracking_uri, op.clone())?;
+                self.queue(ob, &op)?;
                 Ok(Written::Queued(op))
             }
             Err(f) => Err(f.into_error()),
         }
+    }
+
+    /// Appends `op` to the outbox with the name of its run, when this client created it.
+    fn queue(&self, ob: &Outbox, op: &Op) -> Result<()> {
+        let name = op
+            .run_id()
+            .and_then(|r| self.run_names.lock().ok().and_then(|m| m.get(r).cloned()));
+        ob.append_named(&self.cfg.tracking_uri, op.clone(), name)?;
+        Ok(())
     }
 
     fn map_run(&self, run_id: &str) -> Result<String, Failure> {
@@ -1092,6 +1249,17 @@ impl Mlflow {
         report: &mut SyncReport,
     ) -> Result<Option<String>, Failure> {
         match op {
+            Op::CreateExperiment {
+                local_id,
+                name,
+                tags,
+            } => {
+                let id = self.lookup_or_create(name, tags, None)?;
+                if let Ok(mut m) = self.run_map.lock() {
+                    m.insert(local_id.clone(), id.clone());
+                }
+                Ok(Some(id))
+            }
             Op::CreateRun {
                 local_id,
                 experiment_id,
@@ -1099,27 +1267,45 @@ impl Mlflow {
                 start_time,
                 tags,
             } => {
+                let experiment_id = self.map_run(experiment_id)?;
                 let mut tags = tags.clone();
                 for t in tags.iter_mut() {
                     if t.key == "mlflow.parentRunId" {
                         t.value = self.map_run(&t.value)?;
                     }
                 }
-                #[derive(Deserialize)]
-                struct R {
-                    run: Run,
-                }
-                let r: R = self.post_json(
-                    "runs/create",
-                    &json!({
-                        "experiment_id": experiment_id,
-                        "run_name": run_name,
-                        "start_time": start_time,
-                        "tags": tags,
-                    }),
-                )?;
-                let id = r.run.info.run_id.clone();
-                if let Ok(root) = proxy_root(&r.run.info.artifact_uri) {
+                let body = json!({
+                    "experiment_id": experiment_id,
+                    "run_name": run_name,
+                    "start_time": start_time,
+                    "tags": tags,
+                });
+                let body = serde_json::to_vec(&body).map_err(|e| Failure::Local(e.into()))?;
+                // On replay, or after an exchange whose answer was lost, the run may exist.
+                let mut ambiguous = replay;
+                let run = self.retrying(|_| {
+                    if ambiguous {
+                        if let Some(run) = self.find_client_run(&experiment_id, local_id)? {
+                            return Ok(run);
+                        }
+                    }
+                    #[derive(Deserialize)]
+                    struct R {
+                        run: Run,
+                    }
+                    let path = format!("{API}/runs/create");
+                    match self.attempt(Method::POST, &path, &[], &Body::Json(body.clone())) {
+                        Ok(bytes) => decode::<R>("runs/create", &bytes).map(|r| r.run),
+                        Err(f) => {
+                            if matches!(f, Failure::Transport(_)) {
+                                ambiguous = true;
+                            }
+                            Err(f)
+                        }
+                    }
+                })?;
+                let id = run.info.run_id.clone();
+                if let Ok(root) = proxy_root(&run.info.artifact_uri) {
                     if let Ok(mut m) = self.artifact_roots.lock() {
                         m.insert(id.clone(), root);
                     }
@@ -1148,6 +1334,7 @@ impl Mlflow {
                 Ok(None)
             }
             Op::SetExperimentTag { experiment_id, tag } => {
+                let experiment_id = self.map_run(experiment_id)?;
                 self.post_json::<Value>(
                     "experiments/set-experiment-tag",
                     &json!({
@@ -1179,19 +1366,34 @@ impl Mlflow {
     /// partly delivered before the outage) are not sent twice. Entries the server refuses (4xx)
     /// are recorded as rejected and skipped; the replay stops at the first sign the server is
     /// unreachable again. Compacts the outbox when everything went through.
+    ///
+    /// Several processes may share the outbox: the replay holds the outbox's replay lock
+    /// (waiting for another process's replay to end), and entries other writers append
+    /// meanwhile stay pending for the next replay.
     pub fn sync(&self) -> Result<SyncReport> {
+        Ok(self.sync_with(true)?.unwrap_or_default())
+    }
+
+    /// [`Mlflow::sync`]; with `wait: false`, `Ok(None)` when another replay is running.
+    fn sync_with(&self, wait: bool) -> Result<Option<SyncReport>> {
         let Some(ob) = &self.outbox else {
-            return Ok(SyncReport::default());
+            return Ok(Some(SyncReport::default()));
         };
+        if !ob.dir().exists() {
+            return Ok(Some(SyncReport::default()));
+        }
         let _guard = self.sync_lock.lock();
+        let Some(_file_lock) = ob.sync_lock(wait)? else {
+            return Ok(None);
+        };
         if let Ok(mut m) = self.run_map.lock() {
-            m.extend(ob.run_id_map()?);
+            m.extend(ob.id_map()?);
         }
         let pending = ob.pending()?;
         let mut report = SyncReport::default();
         let mut seen = Delivered::default();
         for e in &pending {
-            if e.server != self.cfg.tracking_uri {
+            if !self.replays_for(&e.server) {
                 report.other_server += 1;
                 continue;
             }
@@ -1204,10 +1406,12 @@ impl Mlflow {
                     if let (Some(real), Op::CreateRun { local_id, .. }) = (&created, &e.op) {
                         report.runs_created.push((local_id.clone(), real.clone()));
                     }
+                    let is_exp = matches!(e.op, Op::CreateExperiment { .. });
                     ob.record(&Outcome {
                         id: e.id.clone(),
                         delivered: true,
-                        run_id: created,
+                        run_id: if is_exp { None } else { created.clone() },
+                        experiment_id: if is_exp { created } else { None },
                         error: None,
                     })?;
                     report.delivered += 1;
@@ -1230,6 +1434,7 @@ impl Mlflow {
                         id: e.id.clone(),
                         delivered: false,
                         run_id: None,
+                        experiment_id: None,
                         error: Some(err.clone()),
                     })?;
                     report.rejected.push((e.id.clone(), err));
@@ -1239,7 +1444,28 @@ impl Mlflow {
         if report.remaining == 0 && report.other_server == 0 {
             ob.compact()?;
         }
-        Ok(report)
+        Ok(Some(report))
+    }
+
+    /// The run this client created with placeholder `local_id` in `experiment_id`, if the
+    /// server has it (one search, not retried: the caller retries).
+    fn find_client_run(&self, experiment_id: &str, local_id: &str) -> Result<Option<Run>, Failure> {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct R {
+            runs: Vec<Run>,
+        }
+        let body = json!({
+            "experiment_ids": [experiment_id],
+            "filter": format!("tags.{CLIENT_RUN_ID_TAG} = '{local_id}'"),
+            "max_results": 2,
+            "run_view_type": "ALL",
+        });
+        let body = serde_json::to_vec(&body).map_err(|e| Failure::Local(e.into()))?;
+        let path = format!("{API}/runs/search");
+        let bytes = self.attempt(Method::POST, &path, &[], &Body::Json(body))?;
+        let r: R = decode("runs/search", &bytes)?;
+        Ok(r.runs.into_iter().next())
     }
 
     /// What the outbox holds (`None` without an outbox).

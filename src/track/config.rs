@@ -132,6 +132,12 @@ pub struct MlflowConfig {
     pub non_finite: NonFinite,
     /// In offline mode, how often a write may probe the server before queueing.
     pub offline_probe_interval: Duration,
+    /// How long the first call (the experiment lookup) waits for the server, retries
+    /// included, before going offline (`GENRE_MLFLOW_STARTUP_TIMEOUT`, seconds; default 3).
+    pub startup_timeout: Duration,
+    /// Other tracking URIs of the same server (it moved): entries queued for them are replayed
+    /// to [`MlflowConfig::tracking_uri`] too (`genre mlflow sync --from URI`).
+    pub replay_from: Vec<String>,
 }
 
 /// Default outbox folder, relative to the working directory.
@@ -149,6 +155,8 @@ impl Default for MlflowConfig {
             outbox_dir: Some(PathBuf::from(DEFAULT_OUTBOX_DIR)),
             non_finite: NonFinite::default(),
             offline_probe_interval: Duration::from_secs(2),
+            startup_timeout: Duration::from_secs(3),
+            replay_from: Vec::new(),
         }
     }
 }
@@ -168,7 +176,8 @@ impl MlflowConfig {
     /// Reads `MLFLOW_TRACKING_URI` (required, http or https), `MLFLOW_EXPERIMENT_NAME`,
     /// `MLFLOW_TRACKING_TOKEN` or `MLFLOW_TRACKING_USERNAME` + `MLFLOW_TRACKING_PASSWORD`,
     /// `MLFLOW_TRACKING_INSECURE_TLS`, `MLFLOW_HTTP_REQUEST_TIMEOUT` (seconds),
-    /// `MLFLOW_HTTP_REQUEST_MAX_RETRIES` and `GENRE_MLFLOW_OUTBOX` (outbox folder).
+    /// `MLFLOW_HTTP_REQUEST_MAX_RETRIES`, `GENRE_MLFLOW_STARTUP_TIMEOUT` (seconds) and
+    /// `GENRE_MLFLOW_OUTBOX` (outbox folder).
     pub fn from_env() -> Result<Self> {
         Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
     }
@@ -209,6 +218,19 @@ impl MlflowConfig {
                     "MLFLOW_HTTP_REQUEST_MAX_RETRIES={v} is not a count"
                 ))
             })?;
+        }
+        if let Some(v) = get("GENRE_MLFLOW_STARTUP_TIMEOUT") {
+            let secs: f64 = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| {
+                    Error::Tracking(format!(
+                        "GENRE_MLFLOW_STARTUP_TIMEOUT={v} is not a number of seconds"
+                    ))
+                })?;
+            cfg.startup_timeout = Duration::from_secs_f64(secs);
         }
         if let Some(v) = get("GENRE_MLFLOW_OUTBOX") {
             cfg.outbox_dir = Some(PathBuf::from(v));
@@ -262,6 +284,20 @@ impl MlflowConfig {
     /// Sets how often an offline client probes the server before queueing a write.
     pub fn offline_probe_interval(mut self, d: Duration) -> Self {
         self.offline_probe_interval = d;
+        self
+    }
+    /// Sets how long the first call waits for the server before going offline.
+    pub fn startup_timeout(mut self, d: Duration) -> Self {
+        self.startup_timeout = d;
+        self
+    }
+    /// Also replays entries queued for `uri` (an earlier address of the same server).
+    pub fn replay_from(mut self, uri: impl Into<String>) -> Self {
+        let uri: String = uri.into();
+        let uri = split_credentials(&uri).map(|(u, _)| u).unwrap_or(uri);
+        if !self.replay_from.contains(&uri) {
+            self.replay_from.push(uri);
+        }
         self
     }
 }

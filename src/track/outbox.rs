@@ -7,8 +7,14 @@
 //!   server), so a replay interrupted half-way resumes where it stopped;
 //! - `blobs/`: copies of artifact files queued for upload.
 //!
-//! When every entry has an outcome, the folder's files are removed (compaction). One process
-//! writes an outbox at a time.
+//! - `outbox.lock`, `sync.lock`: advisory locks (never removed). Appends, reads and compaction
+//!   take `outbox.lock` (shared to read, exclusive to write), so several processes — a notebook
+//!   kernel and two `genre` commands — share one outbox without losing or tearing lines; a replay
+//!   holds `sync.lock` for its whole length, so two replays never send an entry twice.
+//!
+//! When every entry has an outcome, the journal, the outcomes and the blobs they name are removed
+//! (compaction, under the exclusive lock: an entry appended meanwhile by another writer keeps
+//! them).
 
 use super::types::{now_ms, Batch, RunStatus, Tag};
 use crate::error::{Error, Result};
@@ -23,6 +29,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
+    /// An experiment looked up (created if missing) while offline; `local_id` (`local-exp-…`)
+    /// stands for its id until replay.
+    CreateExperiment {
+        /// Placeholder id used by later entries.
+        local_id: String,
+        /// Experiment name.
+        name: String,
+        /// Tags given at creation.
+        tags: Vec<Tag>,
+    },
     /// A run created while offline; `local_id` stands for its id until replay.
     CreateRun {
         /// Placeholder id (`local-…`) used by later entries.
@@ -71,15 +87,25 @@ pub enum Op {
 }
 
 impl Op {
-    /// The run that must exist on the server before this entry can be sent: the run written
-    /// to, or for [`Op::CreateRun`] its parent (`mlflow.parentRunId`).
-    pub fn depends_on(&self) -> Option<&str> {
+    /// The ids that must exist on the server before this entry can be sent: the run written
+    /// to; for [`Op::CreateRun`] its experiment and its parent (`mlflow.parentRunId`); for
+    /// [`Op::SetExperimentTag`] its experiment.
+    pub fn depends_on(&self) -> Vec<&str> {
         match self {
-            Op::CreateRun { tags, .. } => tags
-                .iter()
-                .find(|t| t.key == "mlflow.parentRunId")
-                .map(|t| t.value.as_str()),
-            other => other.run_id(),
+            Op::CreateExperiment { .. } => Vec::new(),
+            Op::CreateRun {
+                tags,
+                experiment_id,
+                ..
+            } => std::iter::once(experiment_id.as_str())
+                .chain(
+                    tags.iter()
+                        .filter(|t| t.key == "mlflow.parentRunId")
+                        .map(|t| t.value.as_str()),
+                )
+                .collect(),
+            Op::SetExperimentTag { experiment_id, .. } => vec![experiment_id.as_str()],
+            other => other.run_id().into_iter().collect(),
         }
     }
 
@@ -90,9 +116,14 @@ impl Op {
             Op::LogBatch { run_id, .. }
             | Op::UpdateRun { run_id, .. }
             | Op::UploadArtifact { run_id, .. } => Some(run_id),
-            Op::SetExperimentTag { .. } => None,
+            Op::SetExperimentTag { .. } | Op::CreateExperiment { .. } => None,
         }
     }
+}
+
+/// Whether `id` is an offline placeholder (`local-…` run, `local-exp-…` experiment).
+pub fn is_placeholder(id: &str) -> bool {
+    id.starts_with("local-")
 }
 
 /// One line of `outbox.jsonl`.
@@ -104,6 +135,10 @@ pub struct Entry {
     pub queued_ms: i64,
     /// The tracking URI it was meant for (credential-free).
     pub server: String,
+    /// Name of the run it concerns, when the writer knew it (for `genre mlflow status`; not
+    /// `run_name`, which [`Op::CreateRun`] uses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_label: Option<String>,
     /// The write.
     #[serde(flatten)]
     pub op: Op,
@@ -119,6 +154,9 @@ pub struct Outcome {
     /// For a delivered [`Op::CreateRun`]: the server's run id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
+    /// For a delivered [`Op::CreateExperiment`]: the server's experiment id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment_id: Option<String>,
     /// The server's refusal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -145,6 +183,21 @@ pub struct OutboxStatus {
     pub rejected: usize,
     /// Distinct runs concerned by pending entries.
     pub run_ids: Vec<String>,
+    /// The same runs with their names (when known) and pending entry counts.
+    pub runs_pending: Vec<PendingRun>,
+}
+
+/// A run with entries waiting in the outbox.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PendingRun {
+    /// Its id (a `local-…` placeholder when it was created offline).
+    pub id: String,
+    /// Its name, when a queued entry carries it.
+    pub name: Option<String>,
+    /// Pending entries that concern it.
+    pub entries: usize,
+    /// The tracking URI they were queued for.
+    pub server: String,
 }
 
 impl std::fmt::Display for OutboxStatus {
@@ -154,7 +207,7 @@ impl std::fmt::Display for OutboxStatus {
         } else {
             write!(
                 f,
-                "outbox {}: {} pending entries ({} metric points, {} params, {} tags, {} artifacts, {} run updates) for {} run(s): {}",
+                "outbox {}: {} pending entries ({} metric points, {} params, {} tags, {} artifacts, {} run updates) for {} run(s)",
                 self.dir.display(),
                 self.pending,
                 self.metrics,
@@ -163,14 +216,23 @@ impl std::fmt::Display for OutboxStatus {
                 self.artifacts,
                 self.runs,
                 self.run_ids.len(),
-                self.run_ids.join(", ")
             )?;
         }
         if self.rejected > 0 {
             write!(
                 f,
-                "; {} entries refused by the server earlier",
+                "; {} entries refused by the server earlier (see delivered.jsonl)",
                 self.rejected
+            )?;
+        }
+        for r in &self.runs_pending {
+            write!(
+                f,
+                "\n  run {:?} ({}): {} entries for {}",
+                r.name.as_deref().unwrap_or("(unnamed)"),
+                r.id,
+                r.entries,
+                r.server
             )?;
         }
         Ok(())
@@ -186,6 +248,12 @@ pub struct Outbox {
 }
 
 static PROCESS_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// An advisory lock on one of the outbox's lock files, released on drop.
+#[derive(Debug)]
+pub struct OutboxLock {
+    _file: File,
+}
 
 impl Outbox {
     /// Opens (without creating) the outbox in `dir`.
@@ -215,6 +283,55 @@ impl Outbox {
         self.dir.join("blobs")
     }
 
+    /// Takes `name`'s lock: `exclusive` or shared, waiting (`wait`) or not. `Ok(None)`: another
+    /// process holds it and `wait` is false. Without a folder yet (nothing was ever queued),
+    /// reading needs no lock.
+    fn lock(&self, name: &str, exclusive: bool, wait: bool) -> Result<Option<OutboxLock>> {
+        let path = self.dir.join(name);
+        if !exclusive && !self.dir.exists() {
+            return Ok(None);
+        }
+        fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        let got = match (exclusive, wait) {
+            (true, true) => file.lock().map(|_| true),
+            (false, true) => file.lock_shared().map(|_| true),
+            (true, false) => match file.try_lock() {
+                Ok(()) => Ok(true),
+                Err(fs::TryLockError::WouldBlock) => Ok(false),
+                Err(fs::TryLockError::Error(e)) => Err(e),
+            },
+            (false, false) => match file.try_lock_shared() {
+                Ok(()) => Ok(true),
+                Err(fs::TryLockError::WouldBlock) => Ok(false),
+                Err(fs::TryLockError::Error(e)) => Err(e),
+            },
+        }
+        .map_err(|e| Error::io(&path, e))?;
+        Ok(got.then_some(OutboxLock { _file: file }))
+    }
+
+    fn read_lock(&self) -> Result<Option<OutboxLock>> {
+        self.lock("outbox.lock", false, true)
+    }
+
+    fn write_lock(&self) -> Result<Option<OutboxLock>> {
+        self.lock("outbox.lock", true, true)
+    }
+
+    /// The replay lock: held by [`super::Mlflow::sync`] for the whole replay so that two
+    /// processes never deliver the same entry. `wait: false` returns `Ok(None)` when another
+    /// replay is running.
+    pub fn sync_lock(&self, wait: bool) -> Result<Option<OutboxLock>> {
+        self.lock("sync.lock", true, wait)
+    }
+
     /// Whether this process queued or found entries not yet replayed (no file access).
     pub fn has_pending(&self) -> bool {
         self.pending_hint.load(Ordering::SeqCst) > 0
@@ -228,26 +345,39 @@ impl Outbox {
 
     /// Appends an entry for `server`; returns its id.
     pub fn append(&self, server: &str, op: Op) -> Result<String> {
+        self.append_named(server, op, None)
+    }
+
+    /// Appends an entry for `server` that concerns the run named `run_name`; returns its id.
+    pub fn append_named(&self, server: &str, op: Op, run_name: Option<String>) -> Result<String> {
+        let run_name = run_name.or_else(|| match &op {
+            Op::CreateRun { run_name, .. } => Some(run_name.clone()),
+            _ => None,
+        });
         let entry = Entry {
             id: self.new_id(),
             queued_ms: now_ms(),
             server: server.to_string(),
+            run_label: run_name,
             op,
         };
         let mut line = serde_json::to_vec(&entry)?;
         line.push(b'\n');
+        let _lock = self.write_lock()?;
         append_line(&self.journal(), &line)?;
         self.pending_hint.fetch_add(1, Ordering::SeqCst);
         Ok(entry.id)
     }
 
-    /// Copies `bytes` into `blobs/` and returns the blob name.
+    /// Copies `bytes` into `blobs/` and returns the blob name (unique across processes).
     pub fn store_blob(&self, bytes: &[u8]) -> Result<String> {
         let dir = self.blobs();
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let name = format!("{}.bin", self.new_id());
         let path = dir.join(&name);
-        fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        let tmp = dir.join(format!("{name}.part"));
+        fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
         Ok(name)
     }
 
@@ -264,7 +394,10 @@ impl Outbox {
     pub fn record(&self, outcome: &Outcome) -> Result<()> {
         let mut line = serde_json::to_vec(outcome)?;
         line.push(b'\n');
-        append_line(&self.outcomes(), &line)?;
+        {
+            let _lock = self.write_lock()?;
+            append_line(&self.outcomes(), &line)?;
+        }
         let _ = self
             .pending_hint
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
@@ -273,20 +406,32 @@ impl Outbox {
 
     /// Every outcome recorded so far.
     pub fn outcomes_so_far(&self) -> Result<Vec<Outcome>> {
+        let _lock = self.read_lock()?;
         read_jsonl(&self.outcomes())
     }
 
-    /// Placeholder → server run ids, from delivered [`Op::CreateRun`] entries.
-    pub fn run_id_map(&self) -> Result<HashMap<String, String>> {
-        let outcomes = self.outcomes_so_far()?;
+    /// The journal and the outcomes, read under one shared lock.
+    fn snapshot(&self) -> Result<(Vec<Entry>, Vec<Outcome>)> {
+        let _lock = self.read_lock()?;
+        Ok((read_jsonl(&self.journal())?, read_jsonl(&self.outcomes())?))
+    }
+
+    /// Placeholder → server id, from delivered [`Op::CreateRun`] and [`Op::CreateExperiment`]
+    /// entries.
+    pub fn id_map(&self) -> Result<HashMap<String, String>> {
+        let (entries, outcomes) = self.snapshot()?;
         let created: HashMap<String, String> = outcomes
             .into_iter()
-            .filter_map(|o| o.run_id.map(|r| (o.id, r)))
+            .filter_map(|o| o.run_id.or(o.experiment_id).map(|r| (o.id, r)))
             .collect();
         let mut map = HashMap::new();
-        for e in read_jsonl::<Entry>(&self.journal())? {
-            if let (Op::CreateRun { local_id, .. }, Some(real)) = (&e.op, created.get(&e.id)) {
-                map.insert(local_id.clone(), real.clone());
+        for e in entries {
+            let local = match &e.op {
+                Op::CreateRun { local_id, .. } | Op::CreateExperiment { local_id, .. } => local_id,
+                _ => continue,
+            };
+            if let Some(real) = created.get(&e.id) {
+                map.insert(local.clone(), real.clone());
             }
         }
         Ok(map)
@@ -294,25 +439,29 @@ impl Outbox {
 
     /// Entries without an outcome, in the order they were queued.
     pub fn pending(&self) -> Result<Vec<Entry>> {
-        let done: HashSet<String> = self.outcomes_so_far()?.into_iter().map(|o| o.id).collect();
-        let all: Vec<Entry> = read_jsonl(&self.journal())?;
-        let pending: Vec<Entry> = all.into_iter().filter(|e| !done.contains(&e.id)).collect();
+        let (all, outcomes) = self.snapshot()?;
+        let pending = pending_of(all, &outcomes);
         self.pending_hint
             .store(pending.len() as u64, Ordering::SeqCst);
         Ok(pending)
     }
 
-    /// Counts what is pending.
+    /// Counts what is pending, and lists the runs concerned with their names.
     pub fn status(&self) -> Result<OutboxStatus> {
-        let pending = self.pending()?;
+        let (all, outcomes) = self.snapshot()?;
+        // Names of runs, also from entries already delivered (a run created offline earlier).
+        let mut names: HashMap<String, String> = HashMap::new();
+        for e in &all {
+            if let (Some(r), Some(n)) = (e.op.run_id(), &e.run_label) {
+                names.entry(r.to_string()).or_insert_with(|| n.clone());
+            }
+        }
+        let rejected = outcomes.iter().filter(|o| !o.delivered).count();
+        let pending = pending_of(all, &outcomes);
         let mut st = OutboxStatus {
             dir: self.dir.clone(),
             pending: pending.len(),
-            rejected: self
-                .outcomes_so_far()?
-                .iter()
-                .filter(|o| !o.delivered)
-                .count(),
+            rejected,
             ..Default::default()
         };
         for e in &pending {
@@ -325,20 +474,36 @@ impl Outbox {
                 Op::UploadArtifact { .. } => st.artifacts += 1,
                 Op::CreateRun { .. } | Op::UpdateRun { .. } => st.runs += 1,
                 Op::SetExperimentTag { .. } => st.tags += 1,
+                Op::CreateExperiment { .. } => {}
             }
             if let Some(r) = e.op.run_id() {
-                if !st.run_ids.iter().any(|x| x == r) {
-                    st.run_ids.push(r.to_string());
+                match st.runs_pending.iter_mut().find(|p| p.id == r) {
+                    Some(p) => p.entries += 1,
+                    None => {
+                        st.run_ids.push(r.to_string());
+                        st.runs_pending.push(PendingRun {
+                            id: r.to_string(),
+                            name: names.get(r).cloned(),
+                            entries: 1,
+                            server: e.server.clone(),
+                        });
+                    }
                 }
             }
         }
         Ok(st)
     }
 
-    /// Removes the journal, outcomes and blobs when nothing is pending and nothing was refused.
-    /// Returns whether it did.
+    /// Removes the journal, the outcomes and the blobs they name when nothing is pending and
+    /// nothing was refused (checked under the exclusive lock, so an entry another process is
+    /// appending is never lost). Returns whether it did.
     pub fn compact(&self) -> Result<bool> {
-        if !self.pending()?.is_empty() || self.status()?.rejected > 0 {
+        let Some(_lock) = self.write_lock()? else {
+            return Ok(false);
+        };
+        let all: Vec<Entry> = read_jsonl(&self.journal())?;
+        let outcomes: Vec<Outcome> = read_jsonl(&self.outcomes())?;
+        if outcomes.iter().any(|o| !o.delivered) || !pending_of(all.clone(), &outcomes).is_empty() {
             return Ok(false);
         }
         for p in [self.journal(), self.outcomes()] {
@@ -348,12 +513,29 @@ impl Outbox {
                 Err(e) => return Err(Error::io(&p, e)),
             }
         }
-        let blobs = self.blobs();
-        if blobs.exists() {
-            fs::remove_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
+        // Only the blobs these entries name: another writer may be storing one right now.
+        for e in &all {
+            if let Op::UploadArtifact { blob, .. } = &e.op {
+                let p = self.blobs().join(blob);
+                match fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&p, e)),
+                }
+            }
         }
+        // Removed only when empty.
+        let _ = fs::remove_dir(self.blobs());
+        self.pending_hint.store(0, Ordering::SeqCst);
         Ok(true)
     }
+}
+
+fn pending_of(all: Vec<Entry>, outcomes: &[Outcome]) -> Vec<Entry> {
+    let done: HashSet<&str> = outcomes.iter().map(|o| o.id.as_str()).collect();
+    all.into_iter()
+        .filter(|e| !done.contains(e.id.as_str()))
+        .collect()
 }
 
 fn append_line(path: &Path, line: &[u8]) -> Result<()> {
@@ -383,7 +565,7 @@ fn append_line(path: &Path, line: &[u8]) -> Result<()> {
         buf.push(b'\n');
     }
     buf.extend_from_slice(line);
-    // One write per line: concurrent appenders never interleave inside a line.
+    // One write per line, under the outbox's exclusive lock.
     f.write_all(&buf).map_err(|e| Error::io(path, e))?;
     f.sync_data().map_err(|e| Error::io(path, e))
 }
@@ -464,6 +646,7 @@ mod tests {
             id: a,
             delivered: true,
             run_id: None,
+            experiment_id: None,
             error: None,
         })
         .unwrap();
@@ -494,5 +677,154 @@ mod tests {
         .unwrap();
         assert_eq!(ob.pending().unwrap().len(), 2);
         assert!(!ob.compact().unwrap());
+    }
+
+    /// Four writers (each its own handle, as separate processes have) append while two
+    /// replayers deliver and compact: every entry is delivered exactly once, none is lost.
+    #[test]
+    fn writers_and_replayers_share_one_outbox() {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ob");
+        let writing = Arc::new(AtomicBool::new(true));
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let ob = Outbox::open(&path).unwrap();
+                    (0..150)
+                        .map(|i| {
+                            let op = if i % 10 == 0 {
+                                let blob = ob.store_blob(&[w as u8; 100]).unwrap();
+                                Op::UploadArtifact {
+                                    run_id: format!("run-{w}"),
+                                    artifact_path: format!("a/{i}"),
+                                    blob,
+                                }
+                            } else {
+                                Op::LogBatch {
+                                    run_id: format!("run-{w}"),
+                                    batch: Batch {
+                                        metrics: vec![Metric::new("m", i as f64, i)],
+                                        ..Default::default()
+                                    },
+                                }
+                            };
+                            ob.append("http://x", op).unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let replayers: Vec<_> = (0..2)
+            .map(|_| {
+                let (path, writing) = (path.clone(), writing.clone());
+                std::thread::spawn(move || {
+                    let ob = Outbox::open(&path).unwrap();
+                    let mut delivered = Vec::new();
+                    loop {
+                        let last_round = !writing.load(Ordering::SeqCst);
+                        {
+                            let _l = ob.sync_lock(true).unwrap();
+                            for e in ob.pending().unwrap() {
+                                if let Op::UploadArtifact { blob, .. } = &e.op {
+                                    ob.read_blob(blob).expect("the blob is still there");
+                                }
+                                ob.record(&Outcome {
+                                    id: e.id.clone(),
+                                    delivered: true,
+                                    run_id: None,
+                                    experiment_id: None,
+                                    error: None,
+                                })
+                                .unwrap();
+                                delivered.push(e.id);
+                            }
+                            ob.compact().unwrap();
+                        }
+                        if last_round {
+                            return delivered;
+                        }
+                        std::thread::yield_now();
+                    }
+                })
+            })
+            .collect();
+        let mut appended: Vec<String> = writers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
+        writing.store(false, Ordering::SeqCst);
+        let mut delivered: Vec<String> = replayers
+            .into_iter()
+            .flat_map(|r| r.join().unwrap())
+            .collect();
+        appended.sort();
+        delivered.sort();
+        assert_eq!(appended.len(), 600);
+        assert_eq!(delivered, appended, "each entry delivered exactly once");
+        let ob = Outbox::open(&path).unwrap();
+        assert_eq!(ob.status().unwrap().pending, 0);
+        assert!(!path.join("outbox.jsonl").exists(), "compacted at the end");
+        assert!(
+            !path.join("blobs").exists(),
+            "blobs removed with their entries"
+        );
+    }
+
+    #[test]
+    fn status_names_the_pending_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let ob = Outbox::open(dir.path().join("ob")).unwrap();
+        ob.append(
+            "http://x",
+            Op::CreateRun {
+                local_id: "local-1".into(),
+                experiment_id: "local-exp-1".into(),
+                run_name: "fit tfidf-linear".into(),
+                start_time: 1,
+                tags: vec![],
+            },
+        )
+        .unwrap();
+        ob.append(
+            "http://x",
+            Op::UpdateRun {
+                run_id: "local-1".into(),
+                status: RunStatus::Finished,
+                end_time: Some(2),
+            },
+        )
+        .unwrap();
+        ob.append_named(
+            "http://x",
+            Op::UpdateRun {
+                run_id: "abc".into(),
+                status: RunStatus::Finished,
+                end_time: Some(2),
+            },
+            Some("evaluate".into()),
+        )
+        .unwrap();
+        let st = ob.status().unwrap();
+        let text = st.to_string();
+        assert!(text.contains("for 2 run(s)"), "{text}");
+        assert!(
+            text.contains("run \"fit tfidf-linear\" (local-1): 2 entries for http://x"),
+            "{text}"
+        );
+        assert!(text.contains("run \"evaluate\" (abc): 1 entries"), "{text}");
+        assert_eq!(
+            Op::CreateRun {
+                local_id: "l".into(),
+                experiment_id: "local-exp-1".into(),
+                run_name: String::new(),
+                start_time: 0,
+                tags: vec![Tag::new("mlflow.parentRunId", "local-2")],
+            }
+            .depends_on(),
+            ["local-exp-1", "local-2"]
+        );
     }
 }

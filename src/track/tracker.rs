@@ -125,7 +125,9 @@ pub struct MlflowTracker {
 }
 
 impl MlflowTracker {
-    /// Tracks into experiment `experiment` (created if missing) with `client`.
+    /// Tracks into experiment `experiment` (created if missing) with `client`. When the server
+    /// does not answer at start-up, everything goes to the outbox from the first call (see
+    /// [`Mlflow::get_or_create_experiment`]) and the work goes on.
     pub fn new(client: Mlflow, experiment: &str) -> Result<Self> {
         let experiment_id = client.get_or_create_experiment(experiment, &[])?;
         Ok(Self::with_experiment_id(client, experiment_id))
@@ -170,7 +172,15 @@ impl MlflowTracker {
         &self.client
     }
 
-    /// The experiment id.
+    /// Points the tracker at another address of the same server (see
+    /// [`Mlflow::set_tracking_uri`]); active runs go on there.
+    pub fn set_tracking_uri(&mut self, uri: &str) -> Result<()> {
+        self.flush()?;
+        self.client.set_tracking_uri(uri)
+    }
+
+    /// The experiment id (a `local-exp-…` placeholder when the server was unreachable at
+    /// start-up).
     pub fn experiment_id(&self) -> &str {
         &self.experiment_id
     }

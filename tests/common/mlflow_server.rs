@@ -52,6 +52,18 @@ impl MlflowServer {
         Self::start_with(Some(password.to_string()))
     }
 
+    /// Starts a server on `port` (e.g. one a client was pointed at while nothing listened).
+    pub fn start_on(port: u16) -> Self {
+        let mut s = MlflowServer {
+            port,
+            dir: tempfile::tempdir().expect("temp dir"),
+            basic_auth_password: None,
+            child: None,
+        };
+        s.spawn();
+        s
+    }
+
     fn start_with(basic_auth_password: Option<String>) -> Self {
         let mut s = MlflowServer {
             port: free_port(),
@@ -163,6 +175,22 @@ impl MlflowServer {
         if let Some(mut child) = self.child.take() {
             let _ = child.wait();
         }
+    }
+
+    /// Starts it again after [`MlflowServer::kill`]: same port, database and artifacts.
+    pub fn start_again(&mut self) {
+        if self.child.is_none() {
+            self.spawn();
+        }
+    }
+
+    /// Kills it and starts it on a fresh port with the same database and artifacts (the server
+    /// moved); returns the new port.
+    pub fn kill_and_move(&mut self) -> u16 {
+        self.kill();
+        self.port = free_port();
+        self.spawn();
+        self.port
     }
 
     /// Starts it again on the same port, with the same database and artifacts.

@@ -1,5 +1,6 @@
-//! A tiny HTTP/1.1 proxy on 127.0.0.1 that answers `503` to the first `failures` requests, then
-//! forwards each request (one per connection) to the upstream port. Counts both.
+//! Tiny HTTP/1.1 proxies on 127.0.0.1, one request per connection: [`FlakyProxy`] answers `503`
+//! to the first `failures` requests, then forwards; [`FaultProxy`] switches between forwarding,
+//! 503s, dropped answers and reset connections while it runs. Both count what they did.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -76,7 +77,146 @@ fn handle(
 ) -> std::io::Result<()> {
     conn.set_nonblocking(false)?;
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
-    // Read the head, then Content-Length bytes of body.
+    let Some((head, body)) = read_request(&mut conn)? else {
+        return Ok(());
+    };
+    if refused.fetch_add(1, Ordering::SeqCst) < failures {
+        return conn.write_all(UNAVAILABLE);
+    }
+    refused.fetch_sub(1, Ordering::SeqCst);
+    forwarded.fetch_add(1, Ordering::SeqCst);
+    // Forwarded with `Connection: close` both ways, so no connection is ever reused.
+    let resp = forward(&head, &body, upstream)?;
+    write_back(&mut conn, &resp)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+const UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nunavailable";
+
+/// What a [`FaultProxy`] does with the next requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Mode {
+    /// Forward to the upstream port.
+    Forward = 0,
+    /// Answer `503 Service Unavailable` without forwarding.
+    Refuse503 = 1,
+    /// Forward, then close the connection without answering: the server acted, the client
+    /// cannot know (the ambiguous case).
+    DropAnswer = 2,
+    /// Close the connection at once, before reading the request.
+    Reset = 3,
+}
+
+/// An HTTP/1.1 proxy on 127.0.0.1 whose behaviour changes while it runs ([`FaultProxy::set`]);
+/// one request per connection. Counts what it did.
+pub struct FaultProxy {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Requests answered 503.
+    pub refused: Arc<AtomicUsize>,
+    /// Requests forwarded whose answer was dropped.
+    pub dropped: Arc<AtomicUsize>,
+    /// Connections reset before reading.
+    pub reset: Arc<AtomicUsize>,
+    /// Requests forwarded and answered.
+    pub forwarded: Arc<AtomicUsize>,
+    mode: Arc<std::sync::atomic::AtomicU8>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FaultProxy {
+    /// Starts a forwarding proxy to `127.0.0.1:upstream`.
+    pub fn start(upstream: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let counters: [Arc<AtomicUsize>; 4] = Default::default();
+        let mode = Arc::new(std::sync::atomic::AtomicU8::new(Mode::Forward as u8));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (c, m, s) = (counters.clone(), mode.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        let (c, m) = (c.clone(), m.clone());
+                        std::thread::spawn(move || {
+                            let _ = fault_handle(conn, upstream, &m, &c);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        let [refused, dropped, reset, forwarded] = counters;
+        FaultProxy {
+            port,
+            refused,
+            dropped,
+            reset,
+            forwarded,
+            mode,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn uri(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Changes what it does with the next requests.
+    pub fn set(&self, mode: Mode) {
+        self.mode.store(mode as u8, Ordering::SeqCst);
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn fault_handle(
+    mut conn: TcpStream,
+    upstream: u16,
+    mode: &std::sync::atomic::AtomicU8,
+    counters: &[Arc<AtomicUsize>; 4],
+) -> std::io::Result<()> {
+    conn.set_nonblocking(false)?;
+    if mode.load(Ordering::SeqCst) == Mode::Reset as u8 {
+        counters[2].fetch_add(1, Ordering::SeqCst);
+        return Ok(());
+    }
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let Some((head, body)) = read_request(&mut conn)? else {
+        return Ok(());
+    };
+    // The mode when the request arrived decides.
+    let m = mode.load(Ordering::SeqCst);
+    if m == Mode::Refuse503 as u8 {
+        counters[0].fetch_add(1, Ordering::SeqCst);
+        return conn.write_all(UNAVAILABLE);
+    }
+    let resp = forward(&head, &body, upstream)?;
+    if m == Mode::DropAnswer as u8 {
+        counters[1].fetch_add(1, Ordering::SeqCst);
+        return Ok(());
+    }
+    counters[3].fetch_add(1, Ordering::SeqCst);
+    write_back(&mut conn, &resp)
+}
+
+/// Reads one request: its head (text) and its Content-Length body.
+fn read_request(conn: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 65536];
     let head_end = loop {
@@ -84,13 +224,10 @@ fn handle(
             break i + 4;
         }
         let n = conn.read(&mut chunk)?;
-        if n == 0 {
-            return Ok(());
+        if n == 0 || buf.len() > 1 << 20 {
+            return Ok(None);
         }
         buf.extend_from_slice(&chunk[..n]);
-        if buf.len() > 1 << 20 {
-            return Ok(());
-        }
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let len: usize = head
@@ -108,33 +245,32 @@ fn handle(
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    if refused.fetch_add(1, Ordering::SeqCst) < failures {
-        conn.write_all(
-            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nunavailable",
-        )?;
-        return Ok(());
-    }
-    refused.fetch_sub(1, Ordering::SeqCst);
-    forwarded.fetch_add(1, Ordering::SeqCst);
-    // Forward with `Connection: close` so the upstream ends the response with EOF.
+    Ok(Some((head, buf[head_end..].to_vec())))
+}
+
+/// Sends a request upstream with `Connection: close` and returns the whole answer.
+fn forward(head: &str, body: &[u8], upstream: u16) -> std::io::Result<Vec<u8>> {
     let mut new_head = String::new();
     for line in head.split("\r\n").filter(|l| !l.is_empty()) {
-        if line.to_ascii_lowercase().starts_with("connection:") {
-            continue;
+        if !line.to_ascii_lowercase().starts_with("connection:") {
+            new_head.push_str(line);
+            new_head.push_str("\r\n");
         }
-        new_head.push_str(line);
-        new_head.push_str("\r\n");
     }
     new_head.push_str("Connection: close\r\n\r\n");
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
     up.set_read_timeout(Some(Duration::from_secs(60)))?;
     up.write_all(new_head.as_bytes())?;
-    up.write_all(&buf[head_end..])?;
+    up.write_all(body)?;
     let mut resp = Vec::new();
     up.read_to_end(&mut resp)?;
-    // Tell the client too, so it never reuses this connection.
-    let Some(end) = find(&resp, b"\r\n\r\n") else {
-        return conn.write_all(&resp);
+    Ok(resp)
+}
+
+/// Writes an upstream answer back, marked `Connection: close`.
+fn write_back(conn: &mut TcpStream, resp: &[u8]) -> std::io::Result<()> {
+    let Some(end) = find(resp, b"\r\n\r\n") else {
+        return conn.write_all(resp);
     };
     let mut out = String::new();
     for line in String::from_utf8_lossy(&resp[..end]).split("\r\n") {
@@ -145,10 +281,5 @@ fn handle(
     }
     out.push_str("Connection: close\r\n\r\n");
     conn.write_all(out.as_bytes())?;
-    conn.write_all(&resp[end + 4..])?;
-    Ok(())
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    conn.write_all(&resp[end + 4..])
 }
