@@ -614,36 +614,50 @@ fn fault_soak_every_point_exactly_once() {
         Ok(logged)
     });
 
-    let pause = |ms| std::thread::sleep(Duration::from_millis(ms));
+    /// One step of the fault schedule, after a pause of the given milliseconds.
+    enum Step {
+        Kill,
+        StartAgain,
+        Proxy(Mode),
+        MoveServer,
+    }
+    let schedule = [
+        (1500, Step::Kill, "server killed, restarted on its port"),
+        (1500, Step::StartAgain, ""),
+        (1500, Step::Proxy(Mode::Refuse503), "503 for 2 s"),
+        (2000, Step::Proxy(Mode::Forward), ""),
+        (1500, Step::Kill, "server killed, restarted on its port"),
+        (1000, Step::StartAgain, ""),
+        (
+            1500,
+            Step::Proxy(Mode::DropAnswer),
+            "answers dropped after forwarding for 2 s",
+        ),
+        (2000, Step::Proxy(Mode::Reset), "connections reset for 1 s"),
+        (1000, Step::Proxy(Mode::Forward), ""),
+        (
+            1500,
+            Step::MoveServer,
+            "server killed, restarted on a fresh port, URI changed",
+        ),
+    ];
     let mut faults = Vec::new();
-    pause(1500);
-    server.kill();
-    faults.push("server killed, restarted on its port");
-    pause(1500);
-    server.start_again();
-    pause(1500);
-    proxy.set(Mode::Refuse503);
-    faults.push("503 for 2 s");
-    pause(2000);
-    proxy.set(Mode::Forward);
-    pause(1500);
-    server.kill();
-    faults.push("server killed, restarted on its port");
-    pause(1000);
-    server.start_again();
-    pause(1500);
-    proxy.set(Mode::DropAnswer);
-    faults.push("answers dropped after forwarding for 2 s");
-    pause(2000);
-    proxy.set(Mode::Reset);
-    faults.push("connections reset for 1 s");
-    pause(1000);
-    proxy.set(Mode::Forward);
-    pause(1500);
-    let new_port = server.kill_and_move();
-    faults.push("server killed, restarted on a fresh port, URI changed");
-    tx.send(format!("http://127.0.0.1:{new_port}")).unwrap();
-    pause(1500);
+    for (ms, step, what) in schedule {
+        std::thread::sleep(Duration::from_millis(ms));
+        match step {
+            Step::Kill => server.kill(),
+            Step::StartAgain => server.start_again(),
+            Step::Proxy(m) => proxy.set(m),
+            Step::MoveServer => {
+                let port = server.kill_and_move();
+                tx.send(format!("http://127.0.0.1:{port}")).unwrap();
+            }
+        }
+        if !what.is_empty() {
+            faults.push(what);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(1500));
     stop.store(true, Ordering::SeqCst);
     let logged = trainer
         .join()

@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::nn::ops::data_matmul;
 use crate::train::{Ctx, Params};
 
 /// Non-linearity between layers.
@@ -135,7 +136,7 @@ impl Ffnn {
     /// Logits of dense rows `x` (`batch × input_dim`).
     pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> candle_core::Result<Tensor> {
         let first = &self.layers[0];
-        let h = x.matmul(&first.w)?.broadcast_add(&first.b)?;
+        let h = data_matmul(x, &first.w)?.broadcast_add(&first.b)?;
         self.rest(h, ctx)
     }
 

@@ -9,6 +9,53 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// A loopback listener that hands each connection to `handle` on its own thread; stops on drop.
+struct Acceptor {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Acceptor {
+    fn start(handle: impl Fn(TcpStream) + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let handle = Arc::new(handle);
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        let h = handle.clone();
+                        std::thread::spawn(move || h(conn));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Acceptor {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn uri(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// The running proxy; stops on drop.
 pub struct FlakyProxy {
     /// Its port on 127.0.0.1.
@@ -17,54 +64,29 @@ pub struct FlakyProxy {
     pub refused: Arc<AtomicUsize>,
     /// Requests forwarded upstream.
     pub forwarded: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 impl FlakyProxy {
     /// Starts a proxy to `127.0.0.1:upstream` failing the first `failures` requests.
     pub fn start(upstream: u16, failures: usize) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let port = listener.local_addr().expect("addr").port();
         let refused = Arc::new(AtomicUsize::new(0));
         let forwarded = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (r, f, s) = (refused.clone(), forwarded.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((conn, _)) => {
-                        let (r, f) = (r.clone(), f.clone());
-                        std::thread::spawn(move || {
-                            let _ = handle(conn, upstream, failures, &r, &f);
-                        });
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
+        let (r, f) = (refused.clone(), forwarded.clone());
+        let acceptor = Acceptor::start(move |conn| {
+            let _ = handle(conn, upstream, failures, &r, &f);
         });
         FlakyProxy {
-            port,
+            port: acceptor.port,
             refused,
             forwarded,
-            stop,
-            thread: Some(thread),
+            acceptor,
         }
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn uri(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for FlakyProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.acceptor.uri()
     }
 }
 
@@ -125,63 +147,38 @@ pub struct FaultProxy {
     /// Requests forwarded and answered.
     pub forwarded: Arc<AtomicUsize>,
     mode: Arc<std::sync::atomic::AtomicU8>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 impl FaultProxy {
     /// Starts a forwarding proxy to `127.0.0.1:upstream`.
     pub fn start(upstream: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let port = listener.local_addr().expect("addr").port();
         let counters: [Arc<AtomicUsize>; 4] = Default::default();
         let mode = Arc::new(std::sync::atomic::AtomicU8::new(Mode::Forward as u8));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (c, m, s) = (counters.clone(), mode.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((conn, _)) => {
-                        let (c, m) = (c.clone(), m.clone());
-                        std::thread::spawn(move || {
-                            let _ = fault_handle(conn, upstream, &m, &c);
-                        });
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-            }
+        let (c, m) = (counters.clone(), mode.clone());
+        let acceptor = Acceptor::start(move |conn| {
+            let _ = fault_handle(conn, upstream, &m, &c);
         });
         let [refused, dropped, reset, forwarded] = counters;
         FaultProxy {
-            port,
+            port: acceptor.port,
             refused,
             dropped,
             reset,
             forwarded,
             mode,
-            stop,
-            thread: Some(thread),
+            acceptor,
         }
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn uri(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.acceptor.uri()
     }
 
     /// Changes what it does with the next requests.
     pub fn set(&self, mode: Mode) {
         self.mode.store(mode as u8, Ordering::SeqCst);
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
