@@ -601,24 +601,23 @@ impl Mlflow {
         for t in tags {
             validate_key("experiment tag", &t.key)?;
         }
-        match self.lookup_or_create(name, tags, Some(self.cfg.startup_timeout)) {
-            Ok(id) => Ok(id),
-            Err(f) if f.offline() && self.outbox.is_some() => {
+        match (
+            self.lookup_or_create(name, tags, Some(self.cfg.startup_timeout)),
+            &self.outbox,
+        ) {
+            (Ok(id), _) => Ok(id),
+            (Err(f), Some(ob)) if f.offline() => {
                 self.went_offline(&f);
                 let local_id = format!("local-exp-{}", random_hex(&self.rng));
-                if let Some(ob) = &self.outbox {
-                    ob.append(
-                        &self.cfg.tracking_uri,
-                        Op::CreateExperiment {
-                            local_id: local_id.clone(),
-                            name: name.to_string(),
-                            tags: tags.to_vec(),
-                        },
-                    )?;
-                }
+                let op = Op::CreateExperiment {
+                    local_id: local_id.clone(),
+                    name: name.to_string(),
+                    tags: tags.to_vec(),
+                };
+                self.queue(ob, &op)?;
                 Ok(local_id)
             }
-            Err(f) => Err(f.into_error()),
+            (Err(f), _) => Err(f.into_error()),
         }
     }
 
