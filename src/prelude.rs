@@ -8,13 +8,14 @@ pub use crate::eda::{duplicate_texts, genre_table, length_stats, top_terms, top_
 pub use crate::error::{Error, Result};
 pub use crate::eval::{ClassificationReport, ConfusionMatrix, Curves};
 pub use crate::features::{
-    Csr, Dense, Features, FittedSvd, FittedTextFeatures, FittedTfidf, Representation, Svd,
-    TextFeatures, Tfidf,
+    Csr, Dense, EmbeddingCache, EncoderOptions, Features, FittedSvd, FittedTextFeatures,
+    FittedTfidf, Representation, SentenceEncoder, SentenceFeatures, Svd, TextFeatures, Tfidf,
 };
 pub use crate::models::linear::{ClassWeight, LinearSvc, LogisticRegression};
 pub use crate::models::{
-    evaluate, load as load_model, Classifier, Evaluation, FfnnConfig, Fit, Head, Pipeline,
-    PipelineConfig, PipelineFitOptions, TextView, TfidfLinear, TfidfLinearConfig,
+    evaluate, load as load_model, Classifier, Evaluation, FfnnConfig, Fit, Head, LinearHeadConfig,
+    ModelSpec, Pipeline, PipelineConfig, PipelineFitOptions, RepresentationSpec, TextView,
+    TfidfLinear, TfidfLinearConfig,
 };
 pub use crate::nn::Activation;
 pub use crate::plot;

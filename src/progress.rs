@@ -6,8 +6,13 @@ use std::io::IsTerminal;
 /// A progress bar of `len` steps titled `what`; hidden when stderr is not a terminal
 /// (CI logs, notebook kernels) or when the work is too small to be worth one.
 pub fn bar(len: u64, what: &str) -> ProgressBar {
+    bar_min(len, what, 5_000)
+}
+
+/// [`bar`] drawn from `min_len` steps up (for work whose steps are slow).
+pub fn bar_min(len: u64, what: &str, min_len: u64) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if !std::io::stderr().is_terminal() || len < 5_000 {
+    if !std::io::stderr().is_terminal() || len < min_len {
         pb.set_draw_target(ProgressDrawTarget::hidden());
     }
     let style =

@@ -14,11 +14,16 @@ fn shared(name: &str) -> PathBuf {
 }
 
 fn genre(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_genre"))
-        .args(args)
-        .env_remove("MLFLOW_TRACKING_URI")
-        .output()
-        .unwrap();
+    genre_env(args, &[])
+}
+
+fn genre_env(args: &[&str], env: &[(&str, &Path)]) -> (bool, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_genre"));
+    cmd.args(args).env_remove("MLFLOW_TRACKING_URI");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -100,6 +105,8 @@ fn pipeline_help_and_bad_options() {
         "tfidf-svd-ffnn",
         "bow-svd-ffnn",
         "tfidf-ffnn",
+        "minilm-linear",
+        "minilm-ffnn",
     ] {
         assert!(out.contains(&format!("{name}: ")), "{out}");
     }
@@ -141,6 +148,10 @@ fn pipeline_help_and_bad_options() {
     assert!(err.contains("dropout"), "{err}");
     let err = fit_fails("tfidf-svd-ffnn", "lossy=ce");
     assert!(err.contains("unknown option `lossy`"), "{err}");
+    let err = fit_fails("minilm-linear", "max_length=1");
+    assert!(err.contains("max_length"), "{err}");
+    let err = fit_fails("minilm-linear", "c_grid=0.1,-1");
+    assert!(err.contains("c_grid"), "{err}");
     let err = fit_fails("svd-ffnn", "epochs=1");
     assert!(err.contains("unknown pipeline"), "{err}");
 }
@@ -298,4 +309,154 @@ fn neural_fit_logs_epochs_to_mlflow() {
         files.iter().any(|f| f.path.ends_with("model.safetensors")),
         "{files:?}"
     );
+}
+
+/// The first `n` rows of a real file whose genre is one of `known` (any genre when `None`),
+/// written as a Kaggle file of their own; returns its path and the genres it holds.
+fn head_file(
+    name: &str,
+    n: usize,
+    known: Option<&std::collections::BTreeSet<String>>,
+    out: &Path,
+) -> (PathBuf, std::collections::BTreeSet<String>) {
+    let ds = genre_nlp::data::Dataset::kaggle(shared(name)).unwrap();
+    let rows: Vec<usize> = ds
+        .genres()
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| known.is_none_or(|k| g.is_some_and(|g| k.contains(g))))
+        .map(|(i, _)| i)
+        .take(n)
+        .collect();
+    assert_eq!(rows.len(), n, "{name} has fewer than {n} such rows");
+    let head = ds.take(&rows).unwrap();
+    let genres = head
+        .genres()
+        .into_iter()
+        .flatten()
+        .map(String::from)
+        .collect();
+    let path = out.join(name);
+    head.write_kaggle(&path).unwrap();
+    (path, genres)
+}
+
+#[test]
+fn embed_cache_clear_and_the_minilm_pipelines() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let env = [("GENRE_CACHE_DIR", cache.as_path())];
+    // 300 training rows, and 100 test rows of the genres those hold (evaluate refuses genres
+    // the model never saw).
+    let (train, seen) = head_file("train_data.txt", 300, None, dir.path());
+    let (test, _) = head_file("test_data_solution.txt", 100, Some(&seen), dir.path());
+    let npy = dir.path().join("test.npy");
+    let embed = |extra: &[&str]| {
+        let mut args = vec!["embed", "--input", s(&test), "--output", s(&npy)];
+        args.extend_from_slice(extra);
+        genre_env(&args, &env)
+    };
+    let (ok, out, err) = embed(&["--max-length", "64", "--batch-size", "16"]);
+    assert!(ok, "embed failed: {err}");
+    assert!(
+        out.contains("embedded 100 rows (0 from the cache; 100 encoded")
+            && out.contains("docs/s")
+            && out.contains("(100 × 384)"),
+        "{out}"
+    );
+    let x = genre_nlp::features::cache::read_npy(&npy).unwrap();
+    assert_eq!(x.dim(), (100, 384));
+    for row in x.rows() {
+        let n: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((n - 1.0).abs() < 1e-4, "row norm {n}");
+    }
+    // The same rows again: all from the cache, the same file.
+    let (ok, out, err) = embed(&["--max-length", "64"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("embedded 100 rows (all from the cache)"),
+        "{out}"
+    );
+    assert_eq!(genre_nlp::features::cache::read_npy(&npy).unwrap(), x);
+    // Title-less plots are other texts; --no-cache leaves the cache alone.
+    let (ok, out, err) = embed(&["--max-length", "64", "--fields", "plot", "--no-cache"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("(0 from the cache; 100 encoded"), "{out}");
+    assert_ne!(genre_nlp::features::cache::read_npy(&npy).unwrap(), x);
+    let (ok, out, err) = genre_env(&["cache", "clear"], &env);
+    assert!(ok, "{err}");
+    assert!(out.contains("removed 1 cached embedding files"), "{out}");
+    let (ok, _, err) = embed(&["--model-dir", s(dir.path())]);
+    assert!(!ok && err.contains("config.json not found"), "{err}");
+
+    for name in ["minilm-linear", "minilm-ffnn"] {
+        let model = dir.path().join(name);
+        let (ok, out, err) = genre_env(
+            &[
+                "fit",
+                "--train",
+                s(&train),
+                "--pipeline",
+                name,
+                "--out",
+                s(&model),
+                "--set",
+                "max_length=64",
+            ],
+            &env,
+        );
+        assert!(ok, "{name}: fit failed: {err}");
+        assert!(out.contains(&format!("trained {name} on ")), "{out}");
+        if name == "minilm-linear" {
+            assert!(
+                out.contains("C = ") && err.contains("chosen C = "),
+                "{out}{err}"
+            );
+        }
+        let pred = dir.path().join(format!("{name}.csv"));
+        let (ok, _, err) = genre_env(
+            &[
+                "predict",
+                "--model",
+                s(&model),
+                "--input",
+                s(&test),
+                "--output",
+                s(&pred),
+            ],
+            &env,
+        );
+        assert!(ok, "{name}: predict failed: {err}");
+        assert_eq!(std::fs::read_to_string(&pred).unwrap().lines().count(), 101);
+        let (ok, out, err) = genre_env(
+            &[
+                "evaluate",
+                "--model",
+                s(&model),
+                "--input",
+                s(&test),
+                "--json",
+            ],
+            &env,
+        );
+        assert!(ok, "{name}: evaluate failed: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let acc = v["accuracy"].as_f64().unwrap();
+        assert!(acc > 0.1, "{name}: accuracy {acc} on 100 rows");
+        let rep = dir.path().join(format!("{name}-report"));
+        let (ok, out, err) = genre_env(
+            &[
+                "report",
+                "--model",
+                s(&model),
+                "--input",
+                s(&test),
+                "--out",
+                s(&rep),
+            ],
+            &env,
+        );
+        assert!(ok, "{name}: report failed: {err}");
+        assert!(rep.join("evaluation.json").is_file(), "{out}");
+    }
 }

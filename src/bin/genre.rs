@@ -129,10 +129,57 @@ enum Command {
         #[arg(long)]
         lenient: bool,
     },
+    /// Embed every row of a Kaggle / CSV file with the sentence encoder (all-MiniLM-L6-v2 by
+    /// default) into a float32 .npy of rows × 384, in input order.
+    Embed {
+        /// Kaggle ` ::: ` file (labelled or not) or CSV.
+        #[arg(long)]
+        input: PathBuf,
+        /// The .npy to write.
+        #[arg(long)]
+        output: PathBuf,
+        /// Model directory (config.json, model.safetensors, tokenizer.json); default:
+        /// $GENRE_NLP_TOOLS/assets/all-MiniLM-L6-v2, fetched by `scripts/assets`.
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+        /// Texts per forward pass (after sorting by length).
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// Word pieces kept per text.
+        #[arg(long, default_value_t = 256)]
+        max_length: usize,
+        /// Threads (default: RAYON_NUM_THREADS or every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Which fields make the text.
+        #[arg(long, default_value = "title_plot", value_parser = ["plot", "title_plot"])]
+        fields: String,
+        /// Do not read or write the embedding cache.
+        #[arg(long)]
+        no_cache: bool,
+        /// Skip malformed records (listed on stderr) instead of failing.
+        #[arg(long)]
+        lenient: bool,
+    },
+    /// The embedding cache (artifacts/cache, or $GENRE_CACHE_DIR).
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
     /// MLflow tracking: replay the offline outbox, or show what it still holds.
     Mlflow {
         #[command(subcommand)]
         action: MlflowAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CacheAction {
+    /// Remove every cached embedding.
+    Clear {
+        /// Cache folder (default: $GENRE_CACHE_DIR or artifacts/cache).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -266,6 +313,73 @@ fn run(cli: Cli) -> Result<()> {
             out,
             lenient,
         } => report(&model, &input, &out, lenient)?,
+        Command::Embed {
+            input,
+            output,
+            model_dir,
+            batch_size,
+            max_length,
+            threads,
+            fields,
+            no_cache,
+            lenient,
+        } => {
+            let fields = if fields == "plot" {
+                TextFields::Plot
+            } else {
+                TextFields::TitlePlot
+            };
+            let dir = model_dir.unwrap_or_else(genre_nlp::features::sentence::default_model_dir);
+            let mut enc = SentenceEncoder::from_dir(&dir)?.with_options(
+                EncoderOptions::default()
+                    .batch_size(batch_size)
+                    .max_length(max_length)
+                    .threads(threads),
+            )?;
+            if !no_cache {
+                enc = enc.with_cache(EmbeddingCache::open_default());
+            }
+            let ds = load(&input, lenient)?;
+            let (x, r) = enc.embed_report(&ds.neural_text(fields))?;
+            genre_nlp::features::cache::write_npy(&x, &output)?;
+            if r.encoded() == 0 {
+                println!(
+                    "embedded {} rows (all from the cache) -> {} ({} × {})",
+                    r.docs,
+                    output.display(),
+                    x.nrows(),
+                    x.ncols()
+                );
+            } else {
+                println!(
+                    "embedded {} rows ({} from the cache; {} encoded: {} word pieces, {} at max \
+                     length {max_length}) in {:.1} s: {:.1} docs/s, {:.1} GFLOP/s -> {} ({} × {})",
+                    r.docs,
+                    r.cached,
+                    r.encoded(),
+                    r.tokens,
+                    r.truncated,
+                    r.tokenize_seconds + r.encode_seconds,
+                    r.docs_per_second(),
+                    r.gflops(),
+                    output.display(),
+                    x.nrows(),
+                    x.ncols()
+                );
+            }
+        }
+        Command::Cache { action } => match action {
+            CacheAction::Clear { dir } => {
+                let cache = EmbeddingCache::new(dir.unwrap_or_else(EmbeddingCache::default_dir));
+                let c = cache.clear()?;
+                println!(
+                    "removed {} cached embedding files ({:.1} MB) from {}",
+                    c.files,
+                    c.bytes as f64 / 1e6,
+                    cache.dir().display()
+                );
+            }
+        },
         Command::Mlflow { action } => match action {
             MlflowAction::Status { outbox } => {
                 let st = genre_nlp::track::Outbox::open(outbox_dir(outbox))?.status()?;
@@ -473,15 +587,26 @@ fn fit_composed(
         t.log_metrics(&finals, 0)?;
         model.save(out)?;
         t.log_artifact(out, "model")?;
+        let how = match (&best, r.tuning.iter().max_by(|a, b| a.1.total_cmp(&b.1))) {
+            (Some(b), _) => format!(
+                "best epoch {} of {}, validation macro-F1 {:.4}",
+                b.epoch,
+                model.history().epochs.len(),
+                b.val_macro_f1
+            ),
+            (None, Some((c, f1, _))) => format!("C = {c}, {} macro-F1 {f1:.4}", tuned_on(&cfg)),
+            (None, None) => "no validation".to_string(),
+        };
+        // A linear model is refitted on the validation rows too.
+        let rows = match &cfg.model {
+            genre_nlp::models::ModelSpec::Linear(_) => r.train_rows + r.val_rows,
+            _ => r.train_rows,
+        };
         println!(
-            "trained {pipeline} on {} rows ({} features, {} parameters; best epoch {} of {}, \
-             validation macro-F1 {:.4}) in {:.1} s -> {}",
-            r.train_rows,
+            "trained {pipeline} on {} rows ({} features, {} parameters; {how}) in {:.1} s -> {}",
+            rows,
             r.n_features,
             r.n_params,
-            best.as_ref().map_or(0, |b| b.epoch),
-            model.history().epochs.len(),
-            best.as_ref().map_or(f64::NAN, |b| b.val_macro_f1),
             r.total_seconds,
             out.display()
         );
@@ -543,6 +668,16 @@ fn evaluate(
         }
         Ok(())
     })
+}
+
+/// How a linear head's C was picked, for messages.
+fn tuned_on(cfg: &PipelineConfig) -> String {
+    match &cfg.model {
+        genre_nlp::models::ModelSpec::Linear(h) if h.cv_folds >= 2 => {
+            format!("{}-fold CV", h.cv_folds)
+        }
+        _ => "validation".into(),
+    }
 }
 
 fn report(model_dir: &Path, input: &Path, out: &Path, lenient: bool) -> Result<()> {

@@ -4,16 +4,25 @@
 //! - [`tfidf`]: bag-of-words and TF-IDF vectorizers (word and character n-grams), sparse output;
 //! - [`representation`]: [`Representation`] (fitted on the training side, [`Features`] out) and
 //!   [`TextFeatures`] (view → BoW / TF-IDF → SVD → standardisation);
+//! - [`sentence`]: sentence embeddings (MiniLM: tokenizer, encoder, mean pooling), length-sorted;
+//! - [`embedding`]: sentence embeddings as a representation (`minilm-…` pipelines);
+//! - [`cache`]: the on-disk embedding cache (`artifacts/cache/`);
 //! - [`svd`]: truncated randomized SVD (Halko et al.) straight on the sparse matrix.
 
+pub mod cache;
+pub mod embedding;
 pub mod matrix;
 pub mod representation;
+pub mod sentence;
 pub mod svd;
 pub mod tfidf;
 
+pub use cache::{CacheSpace, EmbeddingCache};
+pub use embedding::{FittedSentenceFeatures, SentenceFeatures};
 pub use matrix::{csr_from_rows, hstack, Csr, Dense, RowMatrix};
 pub use representation::{
     Features, FittedTextFeatures, Representation, Scaler, TextFeatures, TextView, Weighting,
 };
+pub use sentence::{EmbedReport, EncoderOptions, SentenceEncoder};
 pub use svd::{FittedSvd, Svd};
 pub use tfidf::{Analyzer, DocFreq, FittedTfidf, Norm, Tfidf, Tokenizer};

@@ -333,6 +333,21 @@ impl Scaler {
         }
     }
 
+    /// A scaler from its column means and inverse standard deviations.
+    pub fn from_parts(mean: Vec<f32>, inv_std: Vec<f32>) -> Self {
+        Scaler { mean, inv_std }
+    }
+
+    /// Column means.
+    pub fn mean(&self) -> &[f32] {
+        &self.mean
+    }
+
+    /// Inverse standard deviations.
+    pub fn inv_std(&self) -> &[f32] {
+        &self.inv_std
+    }
+
     /// `(x − mean) / std`, column-wise.
     pub fn apply(&self, mut x: Dense) -> Dense {
         for mut row in x.rows_mut() {

@@ -5,6 +5,7 @@
 //!   dense features;
 //! - [`tfidf_linear`]: the `tfidf-linear` pipeline (text view → TF-IDF → linear model);
 //! - [`ffnn`]: the FFNN model on any dense or sparse representation;
+//! - [`linear_head`]: a linear model on any representation (`minilm-linear`);
 //! - [`pipeline`]: composed pipelines (representation × model: `tfidf-svd-ffnn`, ...);
 //! - [`evaluate()`]: every metric of a model on labelled data.
 //!
@@ -16,14 +17,16 @@ pub mod classifier;
 pub mod evaluate;
 pub mod ffnn;
 pub mod linear;
+pub mod linear_head;
 pub mod pipeline;
 pub mod tfidf_linear;
 
 pub use classifier::{argmax_rows, flatten_params, load, Classifier, Fit, ModelMeta, MODEL_FORMAT};
 pub use evaluate::{evaluate, Evaluation};
 pub use ffnn::{FfnnConfig, FfnnModel};
+pub use linear_head::LinearHeadConfig;
 pub use pipeline::{
-    ModelSpec, Pipeline, PipelineConfig, PipelineFitOptions, PipelineReport, RepresentationSpec,
-    PIPELINES,
+    FittedModel, FittedRepresentation, ModelSpec, Pipeline, PipelineConfig, PipelineFitOptions,
+    PipelineReport, RepresentationSpec, PIPELINES,
 };
 pub use tfidf_linear::{FitReport, Head, TextView, TfidfLinear, TfidfLinearConfig};

@@ -1,6 +1,6 @@
 //! Pipelines as compositions: a representation ([`RepresentationSpec`]) and a model on top
 //! ([`ModelSpec`]) make a [`PipelineConfig`]; its name is the parts joined (`tfidf-svd-ffnn`,
-//! `bow-svd-ffnn`, `tfidf-ffnn`, ...). Fitting gives a [`Pipeline`], a [`Classifier`] saved as
+//! `bow-svd-ffnn`, `tfidf-ffnn`, `minilm-linear`, `minilm-ffnn`, ...). Fitting gives a [`Pipeline`], a [`Classifier`] saved as
 //! one directory (`model.json` names the parts and their options; each part saves its own
 //! state) that [`crate::models::load`] reads back.
 
@@ -11,10 +11,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Labels, SplitConfig};
 use crate::error::{Error, Result};
+use crate::features::embedding::SENTENCE_KEYS;
 use crate::features::representation::TEXT_FEATURE_KEYS;
-use crate::features::{Dense, FittedTextFeatures, Representation, TextFeatures};
+use crate::features::{
+    Dense, Features, FittedSentenceFeatures, FittedTextFeatures, Representation, SentenceFeatures,
+    TextFeatures,
+};
 use crate::models::classifier::{flatten_params, Classifier, Fit, ModelMeta};
 use crate::models::ffnn::{FfnnConfig, FfnnModel, FFNN_KEYS};
+use crate::models::linear::LinearModel;
+use crate::models::linear_head::{decision, LinearHeadConfig, LINEAR_HEAD_KEYS};
 use crate::nn::FfnnShape;
 use crate::track::Tracker;
 use crate::train::{CheckpointDir, FitOptions, History, TRAIN_KEYS};
@@ -25,14 +31,98 @@ use crate::train::{CheckpointDir, FitOptions, History, TRAIN_KEYS};
 pub enum RepresentationSpec {
     /// BoW / TF-IDF of a text view, optionally reduced by SVD.
     Text(TextFeatures),
+    /// Sentence embeddings (MiniLM).
+    Sentence(SentenceFeatures),
 }
 
 impl RepresentationSpec {
-    /// The name part (`tfidf-svd`, ...).
+    /// The name part (`tfidf-svd`, `minilm`, ...).
     pub fn name(&self) -> String {
         match self {
             RepresentationSpec::Text(t) => t.name(),
+            RepresentationSpec::Sentence(s) => s.name(),
         }
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        match self {
+            RepresentationSpec::Text(_) => TEXT_FEATURE_KEYS,
+            RepresentationSpec::Sentence(_) => SENTENCE_KEYS,
+        }
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<bool> {
+        match self {
+            RepresentationSpec::Text(t) => t.set(key, value),
+            RepresentationSpec::Sentence(s) => s.set(key, value),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        match self {
+            RepresentationSpec::Text(t) => t.validate(),
+            RepresentationSpec::Sentence(s) => s.validate(),
+        }
+    }
+
+    fn fit_transform(&self, train: &Dataset) -> Result<(FittedRepresentation, Features)> {
+        Ok(match self {
+            RepresentationSpec::Text(t) => {
+                let (r, x) = t.fit_transform(train)?;
+                (FittedRepresentation::Text(Box::new(r)), x)
+            }
+            RepresentationSpec::Sentence(s) => {
+                let (r, x) = s.fit_transform(train)?;
+                (FittedRepresentation::Sentence(r), x)
+            }
+        })
+    }
+
+    fn load(&self, dir: &Path) -> Result<FittedRepresentation> {
+        Ok(match self {
+            RepresentationSpec::Text(t) => {
+                FittedRepresentation::Text(Box::new(FittedTextFeatures::load(dir, t.clone())?))
+            }
+            RepresentationSpec::Sentence(s) => {
+                FittedRepresentation::Sentence(FittedSentenceFeatures::load(dir, s.clone())?)
+            }
+        })
+    }
+}
+
+/// A fitted representation of a pipeline.
+#[derive(Debug, Clone)]
+pub enum FittedRepresentation {
+    /// BoW / TF-IDF (+ SVD).
+    Text(Box<FittedTextFeatures>),
+    /// Sentence embeddings.
+    Sentence(FittedSentenceFeatures),
+}
+
+impl FittedRepresentation {
+    fn inner(&self) -> &dyn Representation {
+        match self {
+            FittedRepresentation::Text(t) => t.as_ref(),
+            FittedRepresentation::Sentence(s) => s,
+        }
+    }
+}
+
+impl Representation for FittedRepresentation {
+    fn name(&self) -> String {
+        self.inner().name()
+    }
+    fn dim(&self) -> usize {
+        self.inner().dim()
+    }
+    fn sparse(&self) -> bool {
+        self.inner().sparse()
+    }
+    fn transform(&self, data: &Dataset) -> Result<Features> {
+        self.inner().transform(data)
+    }
+    fn save(&self, dir: &Path) -> Result<()> {
+        self.inner().save(dir)
     }
 }
 
@@ -42,13 +132,78 @@ impl RepresentationSpec {
 pub enum ModelSpec {
     /// A feed-forward network on the shared training loop.
     Ffnn(FfnnConfig),
+    /// Logistic regression / linear SVM, C picked on the validation split.
+    Linear(LinearHeadConfig),
 }
 
 impl ModelSpec {
-    /// The name part (`ffnn`).
+    /// The name part (`ffnn`, `linear`).
     pub fn name(&self) -> &'static str {
         match self {
             ModelSpec::Ffnn(_) => "ffnn",
+            ModelSpec::Linear(_) => "linear",
+        }
+    }
+
+    fn keys(&self) -> Vec<&'static str> {
+        match self {
+            ModelSpec::Ffnn(_) => FFNN_KEYS.iter().chain(TRAIN_KEYS).copied().collect(),
+            ModelSpec::Linear(_) => LINEAR_HEAD_KEYS.to_vec(),
+        }
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<bool> {
+        match self {
+            ModelSpec::Ffnn(m) => m.set(key, value),
+            ModelSpec::Linear(m) => m.set(key, value),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        match self {
+            ModelSpec::Ffnn(m) => m.validate(),
+            ModelSpec::Linear(m) => m.validate(),
+        }
+    }
+
+    /// Seed of the internal split.
+    fn seed(&self) -> u64 {
+        match self {
+            ModelSpec::Ffnn(m) => m.train.seed,
+            ModelSpec::Linear(m) => m.seed,
+        }
+    }
+
+    /// Share of the training rows held out for validation.
+    fn val_fraction(&self) -> f64 {
+        match self {
+            ModelSpec::Ffnn(m) => m.train.val_fraction,
+            ModelSpec::Linear(m) => m.val_fraction,
+        }
+    }
+}
+
+/// The fitted model of a pipeline.
+#[derive(Debug)]
+pub enum FittedModel {
+    /// A trained FFNN.
+    Ffnn(FfnnModel),
+    /// A linear model.
+    Linear(LinearModel),
+}
+
+impl FittedModel {
+    fn scores(&self, x: &Features) -> Result<Dense> {
+        match self {
+            FittedModel::Ffnn(m) => m.logits(x),
+            FittedModel::Linear(m) => decision(m, x),
+        }
+    }
+
+    fn n_values(&self) -> usize {
+        match self {
+            FittedModel::Ffnn(m) => m.params().n_values(),
+            FittedModel::Linear(m) => m.coef().len() + m.intercept().len(),
         }
     }
 }
@@ -93,6 +248,14 @@ pub const PIPELINES: &[(&str, &str)] = &[
         "bow-ffnn",
         "classic view → counts, sparse rows into the FFNN",
     ),
+    (
+        "minilm-linear",
+        "title + plot → all-MiniLM-L6-v2 sentence embeddings (384) → standardised → logistic regression",
+    ),
+    (
+        "minilm-ffnn",
+        "title + plot → all-MiniLM-L6-v2 sentence embeddings (384) → standardised → FFNN",
+    ),
 ];
 
 /// Options a pipeline's `fit` takes besides its config.
@@ -134,18 +297,31 @@ impl PipelineConfig {
         };
         let (repr, model) = name.rsplit_once('-').ok_or_else(unknown)?;
         let model = match model {
-            "ffnn" => FfnnConfig::default(),
+            "ffnn" => ModelSpec::Ffnn(FfnnConfig::default()),
+            "linear" if repr == "minilm" => ModelSpec::Linear(LinearHeadConfig::default()),
             _ => return Err(unknown()),
         };
-        let seed = model.train.seed;
+        let seed = model.seed();
         let representation = match repr {
-            "tfidf" => TextFeatures::tfidf().max_features(Some(50_000)),
-            "bow" => TextFeatures::bow().max_features(Some(50_000)),
-            "tfidf-svd" => TextFeatures::tfidf().then_svd(512, seed),
-            "bow-svd" => TextFeatures::bow().then_svd(512, seed),
+            "tfidf" => RepresentationSpec::Text(TextFeatures::tfidf().max_features(Some(50_000))),
+            "bow" => RepresentationSpec::Text(TextFeatures::bow().max_features(Some(50_000))),
+            "tfidf-svd" => RepresentationSpec::Text(TextFeatures::tfidf().then_svd(512, seed)),
+            "bow-svd" => RepresentationSpec::Text(TextFeatures::bow().then_svd(512, seed)),
+            "minilm" => RepresentationSpec::Sentence(SentenceFeatures::minilm()),
             _ => return Err(unknown()),
         };
-        Ok(PipelineConfig::new(representation, model))
+        Ok(PipelineConfig {
+            representation,
+            model,
+        })
+    }
+
+    /// Any representation, any model.
+    pub fn compose(representation: RepresentationSpec, model: ModelSpec) -> Self {
+        PipelineConfig {
+            representation,
+            model,
+        }
     }
 
     /// The pipeline name: the parts joined by `-`.
@@ -155,24 +331,23 @@ impl PipelineConfig {
 
     /// Every `--set` key this pipeline takes.
     pub fn keys(&self) -> Vec<&'static str> {
-        let mut k: Vec<&str> = TEXT_FEATURE_KEYS.to_vec();
-        k.extend(FFNN_KEYS);
-        k.extend(TRAIN_KEYS);
+        let mut k: Vec<&str> = self.representation.keys().to_vec();
+        k.extend(self.model.keys());
         k
     }
 
     /// Applies `key=value` to whichever part takes it; unknown keys are an error listing the
     /// known ones, bad values an error naming the key.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        let RepresentationSpec::Text(repr) = &mut self.representation;
-        let ModelSpec::Ffnn(model) = &mut self.model;
         if key.trim() == "seed" {
             let seed: u64 = crate::train::config::parse_value(key, value)?;
-            if let Some(svd) = &mut repr.svd {
+            if let RepresentationSpec::Text(TextFeatures { svd: Some(svd), .. }) =
+                &mut self.representation
+            {
                 svd.seed = seed;
             }
         }
-        if repr.set(key, value)? || model.set(key, value)? {
+        if self.representation.set(key, value)? || self.model.set(key, value)? {
             return Ok(());
         }
         Err(Error::Config(format!(
@@ -184,10 +359,8 @@ impl PipelineConfig {
 
     /// Checks every part.
     pub fn validate(&self) -> Result<()> {
-        let RepresentationSpec::Text(repr) = &self.representation;
-        let ModelSpec::Ffnn(model) = &self.model;
-        repr.validate()?;
-        model.validate()
+        self.representation.validate()?;
+        self.model.validate()
     }
 
     /// The options as flat `key → value` pairs, for tracking.
@@ -204,8 +377,6 @@ impl PipelineConfig {
     pub fn fit_with(&self, train: &Dataset, opts: PipelineFitOptions) -> Result<Pipeline> {
         self.validate()?;
         let t0 = Instant::now();
-        let ModelSpec::Ffnn(model_cfg) = &self.model;
-        let RepresentationSpec::Text(repr_cfg) = &self.representation;
         let labels = Labels::from_dataset(train)?;
         if labels.len() < 2 {
             return Err(Error::Config(format!(
@@ -213,40 +384,84 @@ impl PipelineConfig {
                 labels.len()
             )));
         }
-        let vf = model_cfg.train.val_fraction;
+        let vf = self.model.val_fraction();
         let inner = train.split(
             SplitConfig::new()
                 .ratios(1.0 - vf, vf, 0.0)
-                .seed(model_cfg.train.seed),
+                .seed(self.model.seed()),
         )?;
-        let (repr, xtr) = repr_cfg.fit_transform(&inner.train)?;
+        let (repr, xtr) = self.representation.fit_transform(&inner.train)?;
         let xva = repr.transform(&inner.val)?;
         let repr_seconds = t0.elapsed().as_secs_f64();
         let ytr = labels.encode(&inner.train)?;
         let yva = labels.encode(&inner.val)?;
         let name = self.name();
-        let (model, outcome) = model_cfg.fit(
-            &labels,
-            (&xtr, &ytr),
-            (&xva, &yva),
-            FitOptions {
-                tracker: opts.tracker,
-                checkpoint: opts.checkpoint_dir.map(CheckpointDir::new),
-                resume: opts.resume,
-                stop_after: opts.stop_after,
-                name: name.clone(),
-                quiet: opts.quiet,
-            },
-        )?;
+        let t_model = Instant::now();
+        let (model, history, interrupted, train_seconds, tuning) = match &self.model {
+            ModelSpec::Ffnn(model_cfg) => {
+                let (model, outcome) = model_cfg.fit(
+                    &labels,
+                    (&xtr, &ytr),
+                    (&xva, &yva),
+                    FitOptions {
+                        tracker: opts.tracker,
+                        checkpoint: opts.checkpoint_dir.map(CheckpointDir::new),
+                        resume: opts.resume,
+                        stop_after: opts.stop_after,
+                        name: name.clone(),
+                        quiet: opts.quiet,
+                    },
+                )?;
+                (
+                    FittedModel::Ffnn(model),
+                    outcome.history,
+                    outcome.interrupted,
+                    outcome.seconds,
+                    Vec::new(),
+                )
+            }
+            ModelSpec::Linear(head) => {
+                let (model, c, tuning) = head.fit(&labels, (&xtr, &ytr), (&xva, &yva))?;
+                if !opts.quiet {
+                    for (cand, f1, acc) in &tuning {
+                        eprintln!(
+                            "  C = {cand:<6} {} macro-F1 {f1:.4}  accuracy {acc:.4}",
+                            if head.cv_folds >= 2 {
+                                format!("{}-fold CV", head.cv_folds)
+                            } else {
+                                "validation".into()
+                            }
+                        );
+                    }
+                    eprintln!("  chosen C = {c}");
+                }
+                if let Some(t) = opts.tracker {
+                    for (step, (cand, f1, acc)) in tuning.iter().enumerate() {
+                        t.log_metric("tuning.c", f64::from(*cand), step as i64)?;
+                        t.log_metric("tuning.val_macro_f1", *f1, step as i64)?;
+                        t.log_metric("tuning.val_accuracy", *acc, step as i64)?;
+                    }
+                    t.log_metric("chosen_c", f64::from(c), 0)?;
+                }
+                (
+                    FittedModel::Linear(model),
+                    History::default(),
+                    false,
+                    t_model.elapsed().as_secs_f64(),
+                    tuning,
+                )
+            }
+        };
         let report = PipelineReport {
             train_rows: inner.train.len(),
             val_rows: inner.val.len(),
             n_features: xtr.n_cols(),
-            n_params: model.params().n_values(),
+            n_params: model.n_values(),
             representation_seconds: repr_seconds,
-            train_seconds: outcome.seconds,
+            train_seconds,
             total_seconds: t0.elapsed().as_secs_f64(),
-            interrupted: outcome.interrupted,
+            interrupted,
+            tuning,
         };
         Ok(Pipeline {
             name,
@@ -254,7 +469,7 @@ impl PipelineConfig {
             labels,
             repr,
             model,
-            history: outcome.history,
+            history,
             report,
         })
     }
@@ -287,6 +502,10 @@ pub struct PipelineReport {
     pub total_seconds: f64,
     /// `true` when training stopped as interrupted (resume to finish).
     pub interrupted: bool,
+    /// Linear models: `(C, macro-F1, accuracy)` per candidate, on the validation split or
+    /// averaged over the cross-validation folds.
+    #[serde(default)]
+    pub tuning: Vec<(f32, f64, f64)>,
 }
 
 /// A fitted composed pipeline.
@@ -295,8 +514,8 @@ pub struct Pipeline {
     name: String,
     config: PipelineConfig,
     labels: Labels,
-    repr: FittedTextFeatures,
-    model: FfnnModel,
+    repr: FittedRepresentation,
+    model: FittedModel,
     history: History,
     report: PipelineReport,
 }
@@ -307,7 +526,9 @@ struct SavedPipeline {
     #[serde(flatten)]
     meta: ModelMeta,
     config: PipelineConfig,
-    shape: FfnnShape,
+    /// The network's layer sizes (FFNN models only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shape: Option<FfnnShape>,
     fit_report: PipelineReport,
     history: History,
 }
@@ -329,12 +550,12 @@ impl Pipeline {
     }
 
     /// The fitted representation.
-    pub fn representation(&self) -> &FittedTextFeatures {
+    pub fn representation(&self) -> &FittedRepresentation {
         &self.repr
     }
 
-    /// The network.
-    pub fn network(&self) -> &FfnnModel {
+    /// The fitted model.
+    pub fn model(&self) -> &FittedModel {
         &self.model
     }
 
@@ -369,22 +590,48 @@ impl Pipeline {
             path: lpath.clone(),
             message: format!("cannot read it: {e}"),
         })?;
-        let RepresentationSpec::Text(repr_cfg) = saved.config.representation.clone();
-        let repr = FittedTextFeatures::load(dir, repr_cfg)?;
-        if repr.dim() != saved.shape.input_dim || labels.len() != saved.shape.n_classes {
-            return Err(Error::Format {
-                path,
-                message: format!(
-                    "the network reads {} columns into {} classes, but the representation gives \
-                     {} columns and labels.json has {} genres",
-                    saved.shape.input_dim,
-                    saved.shape.n_classes,
-                    repr.dim(),
-                    labels.len()
-                ),
-            });
-        }
-        let model = FfnnModel::load(dir, saved.shape)?;
+        let repr = saved.config.representation.load(dir)?;
+        let model = match (&saved.config.model, saved.shape) {
+            (ModelSpec::Ffnn(_), Some(shape)) => {
+                if repr.dim() != shape.input_dim || labels.len() != shape.n_classes {
+                    return Err(Error::Format {
+                        path,
+                        message: format!(
+                            "the network reads {} columns into {} classes, but the \
+                             representation gives {} columns and labels.json has {} genres",
+                            shape.input_dim,
+                            shape.n_classes,
+                            repr.dim(),
+                            labels.len()
+                        ),
+                    });
+                }
+                FittedModel::Ffnn(FfnnModel::load(dir, shape)?)
+            }
+            (ModelSpec::Ffnn(_), None) => {
+                return Err(Error::Format {
+                    path,
+                    message: "an FFNN pipeline without its `shape`".into(),
+                })
+            }
+            (ModelSpec::Linear(_), _) => {
+                let m = LinearModel::load(dir)?;
+                if m.n_features() != repr.dim() || m.n_classes() != labels.len() {
+                    return Err(Error::Format {
+                        path,
+                        message: format!(
+                            "the linear model reads {} columns into {} classes, but the \
+                             representation gives {} columns and labels.json has {} genres",
+                            m.n_features(),
+                            m.n_classes(),
+                            repr.dim(),
+                            labels.len()
+                        ),
+                    });
+                }
+                FittedModel::Linear(m)
+            }
+        };
         Ok(Pipeline {
             name: saved.meta.pipeline,
             config: saved.config,
@@ -421,11 +668,18 @@ impl Classifier for Pipeline {
     }
 
     fn scores(&self, data: &Dataset) -> Result<Dense> {
-        self.model.logits(&self.repr.transform(data)?)
+        self.model.scores(&self.repr.transform(data)?)
     }
 
     fn predict_proba(&self, data: &Dataset) -> Result<Option<Dense>> {
-        Ok(Some(softmax_rows(self.scores(data)?)))
+        let x = self.repr.transform(data)?;
+        match &self.model {
+            FittedModel::Ffnn(m) => Ok(Some(softmax_rows(m.logits(&x)?))),
+            FittedModel::Linear(m) => match &x {
+                Features::Dense(d) => m.predict_proba(d),
+                Features::Sparse(s) => m.predict_proba(s),
+            },
+        }
     }
 
     fn params(&self) -> Vec<(String, String)> {
@@ -437,7 +691,10 @@ impl Classifier for Pipeline {
         let saved = SavedPipeline {
             meta: ModelMeta::new(&self.config.name()),
             config: self.config.clone(),
-            shape: self.model.shape().clone(),
+            shape: match &self.model {
+                FittedModel::Ffnn(m) => Some(m.shape().clone()),
+                FittedModel::Linear(_) => None,
+            },
             fit_report: self.report.clone(),
             history: self.history.clone(),
         };
@@ -448,7 +705,12 @@ impl Classifier for Pipeline {
         write("model.json", serde_json::to_string_pretty(&saved)?)?;
         write("labels.json", serde_json::to_string_pretty(&self.labels)?)?;
         self.repr.save(dir)?;
-        self.model.save(dir)?;
-        self.history.write_csv(&dir.join(self.epoch_csv_name()))
+        match &self.model {
+            FittedModel::Ffnn(m) => {
+                m.save(dir)?;
+                self.history.write_csv(&dir.join(self.epoch_csv_name()))
+            }
+            FittedModel::Linear(m) => m.save(dir),
+        }
     }
 }

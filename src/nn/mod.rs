@@ -2,8 +2,13 @@
 //!
 //! - [`ffnn`]: a feed-forward classifier over dense rows or sparse (CSR) rows.
 //! - [`ops`]: custom ops (a data-side matmul whose backward skips the input's gradient).
+//! - [`bert`]: a BERT-family encoder (MiniLM) for fast CPU inference over packed sequences.
+//! - [`kernels`]: the vectorised element-wise kernels it runs (softmax, GELU, layer norm).
 
+pub mod bert;
 pub mod ffnn;
+pub mod kernels;
 pub mod ops;
 
+pub use bert::{BertConfig, BertEncoder};
 pub use ffnn::{Activation, Ffnn, FfnnShape, SparseBatch};

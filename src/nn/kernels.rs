@@ -1,0 +1,335 @@
+//! Element-wise CPU kernels of the fast encoder: fused softmax, GELU (erf), layer norm, bias and
+//! residual adds, mean pooling.
+//!
+//! Each kernel is a plain loop written so LLVM vectorises it (no branches, fixed-width
+//! accumulators for reductions), compiled three times — AVX-512, AVX2 + FMA and the baseline —
+//! and chosen at run time, so one binary uses the widest vectors the CPU has. `exp` and `erf` are
+//! polynomial approximations (relative error ≈ 2e-7, absolute ≈ 2e-7) because `f32::exp` and
+//! erf are scalar library calls that no compiler vectorises. Their polynomials use `mul_add`,
+//! one FMA instruction in the AVX2 and AVX-512 variants.
+
+/// Defines `pub fn $name(args)` that dispatches to the widest compiled variant of `$body`.
+macro_rules! multiversion {
+    ($(#[$m:meta])* pub fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
+        $(#[$m])*
+        pub fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn inner($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                unsafe fn v4($($arg: $ty),*) { inner($($arg),*) }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn v3($($arg: $ty),*) { inner($($arg),*) }
+                match level() {
+                    // SAFETY: `level` checked that the CPU has these features.
+                    Level::V4 => return unsafe { v4($($arg),*) },
+                    Level::V3 => return unsafe { v3($($arg),*) },
+                    Level::Base => {}
+                }
+            }
+            inner($($arg),*)
+        }
+    };
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)]
+enum Level {
+    V4,
+    V3,
+    Base,
+}
+
+#[allow(dead_code)]
+fn level() -> Level {
+    use std::sync::OnceLock;
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::env::var_os("GENRE_NLP_NO_AVX512").is_none()
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512vl")
+            {
+                return Level::V4;
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                return Level::V3;
+            }
+        }
+        Level::Base
+    })
+}
+
+/// Lanes of the reduction accumulators (one AVX-512 register of f32).
+const LANES: usize = 16;
+
+/// `e^x` for `x` in f32's range (inputs below −87 give ≈ 0; above 88 are clamped).
+#[inline(always)]
+pub fn exp_approx(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    let x = x.clamp(-87.0, 88.0);
+    // Round to nearest with the 1.5·2^23 trick: the low mantissa bits of `m` are then the
+    // integer n itself, which gives 2^n without a float-to-int conversion (Rust's saturating
+    // `as i32` does not vectorise).
+    let m = x.mul_add(LOG2E, 12_582_912.0);
+    let n = m - 12_582_912.0;
+    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, x));
+    // e^r on |r| ≤ ln2/2, degree-6 Taylor (error < 1.3e-7 relative).
+    let p: f32 = 1.0 / 720.0;
+    let p = p.mul_add(r, 1.0 / 120.0);
+    let p = p.mul_add(r, 1.0 / 24.0);
+    let p = p.mul_add(r, 1.0 / 6.0);
+    let p = p.mul_add(r, 0.5);
+    let p = p.mul_add(r, 1.0);
+    let p = p.mul_add(r, 1.0);
+    // bits(m) = 0x4B40_0000 + n for |n| < 2^22; n + 127 is in 1..=254 after the clamp.
+    let scale = f32::from_bits(m.to_bits().wrapping_sub(0x4B40_0000 - 127) << 23);
+    p * scale
+}
+
+/// erf(x), Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7).
+#[inline(always)]
+pub fn erf_approx(x: f32) -> f32 {
+    let a = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * a);
+    let poly = t.mul_add(1.061_405_4, -1.453_152_1);
+    let poly = poly.mul_add(t, 1.421_413_7);
+    let poly = poly.mul_add(t, -0.284_496_74);
+    let poly = poly.mul_add(t, 0.254_829_6) * t;
+    let y = (-poly).mul_add(exp_approx(-a * a), 1.0);
+    y.copysign(x)
+}
+
+/// GELU with erf (what BERT's `"gelu"` means): `x/2 · (1 + erf(x/√2))`.
+#[inline(always)]
+pub fn gelu_erf(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf_approx(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+#[inline(always)]
+fn sum(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            acc[i] += c[i];
+        }
+    }
+    acc.iter().sum::<f32>() + rest.iter().sum::<f32>()
+}
+
+#[inline(always)]
+fn max(x: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            acc[i] = acc[i].max(c[i]);
+        }
+    }
+    acc.iter()
+        .chain(rest)
+        .cloned()
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
+#[inline(always)]
+fn sq_dev(x: &[f32], mean: f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            let d = c[i] - mean;
+            acc[i] += d * d;
+        }
+    }
+    acc.iter().sum::<f32>() + rest.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>()
+}
+
+multiversion! {
+    /// In place, each row of `x` (rows of `width`): `softmax(row · scale)`.
+    pub fn softmax_rows(x: &mut [f32], width: usize, scale: f32) {
+        for row in x.chunks_exact_mut(width) {
+            let m = max(row) * scale;
+            for v in row.iter_mut() {
+                *v = exp_approx(*v * scale - m);
+            }
+            let inv = 1.0 / sum(row);
+            for v in row.iter_mut() {
+                *v *= inv;
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// In place: `x[r, c] = gelu(x[r, c] + bias[c])`, rows of `bias.len()`.
+    pub fn bias_gelu(x: &mut [f32], bias: &[f32]) {
+        for row in x.chunks_exact_mut(bias.len()) {
+            for (v, b) in row.iter_mut().zip(bias) {
+                *v = gelu_erf(*v + b);
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// In place: `x = gelu(x)`.
+    pub fn gelu_in_place(x: &mut [f32]) {
+        for v in x.iter_mut() {
+            *v = gelu_erf(*v);
+        }
+    }
+}
+
+multiversion! {
+    /// In place, each row (of `gamma.len()`): `(x − mean) / √(var + eps) · gamma + beta`.
+    pub fn layer_norm_rows(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+        let w = gamma.len();
+        for row in x.chunks_exact_mut(w) {
+            let mean = sum(row) / w as f32;
+            let var = sq_dev(row, mean) / w as f32;
+            let rstd = 1.0 / (var + eps).sqrt();
+            for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
+                *v = (*v - mean) * rstd * g + b;
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `dst[r, c] = bias[c]` (+ `residual[r, c]` when given): what a matmul then accumulates into.
+    pub fn fill_bias(dst: &mut [f32], bias: &[f32], residual: Option<&[f32]>) {
+        match residual {
+            Some(res) => {
+                for (row, rrow) in dst.chunks_exact_mut(bias.len()).zip(res.chunks_exact(bias.len())) {
+                    for ((d, b), r) in row.iter_mut().zip(bias).zip(rrow) {
+                        *d = b + r;
+                    }
+                }
+            }
+            None => {
+                for row in dst.chunks_exact_mut(bias.len()) {
+                    row.copy_from_slice(bias);
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `out = mean of x's rows` (rows of `out.len()`); with `normalize`, then `out / ‖out‖₂`.
+    pub fn mean_rows(x: &[f32], out: &mut [f32], normalize: bool) {
+        let w = out.len();
+        out.iter_mut().for_each(|o| *o = 0.0);
+        let n = (x.len() / w.max(1)).max(1) as f32;
+        for row in x.chunks_exact(w) {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o += v;
+            }
+        }
+        let inv = 1.0 / n;
+        out.iter_mut().for_each(|o| *o *= inv);
+        if normalize {
+            let mut acc = [0.0f32; LANES];
+            let chunks = out.chunks_exact(LANES);
+            let rest: f32 = chunks.remainder().iter().map(|v| v * v).sum();
+            for c in chunks {
+                for i in 0..LANES {
+                    acc[i] += c[i] * c[i];
+                }
+            }
+            let norm = (acc.iter().sum::<f32>() + rest).sqrt().max(1e-12);
+            out.iter_mut().for_each(|o| *o /= norm);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn erf_ref(x: f64) -> f64 {
+        // erf by its Taylor series (converges fast for |x| < 3), enough for a reference.
+        let mut term = x;
+        let mut s = x;
+        for n in 1..200 {
+            term *= -x * x / n as f64;
+            s += term / (2 * n + 1) as f64;
+        }
+        s * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    #[test]
+    fn exp_and_erf_are_accurate() {
+        let mut worst_exp = 0.0f64;
+        for i in -8000..=8000 {
+            let x = i as f32 * 0.01;
+            let rel = ((exp_approx(x) as f64 - (x as f64).exp()) / (x as f64).exp()).abs();
+            worst_exp = worst_exp.max(rel);
+        }
+        assert!(worst_exp < 5e-7, "exp: worst relative error {worst_exp}");
+        let mut worst_erf = 0.0f64;
+        for i in -300..=300 {
+            let x = i as f32 * 0.01;
+            worst_erf = worst_erf.max((erf_approx(x) as f64 - erf_ref(x as f64)).abs());
+        }
+        assert!(worst_erf < 5e-7, "erf: worst absolute error {worst_erf}");
+        assert!(exp_approx(-200.0) < 1e-37);
+        assert!(exp_approx(200.0).is_finite());
+    }
+
+    #[test]
+    fn row_kernels_match_plain_loops() {
+        let w = 37; // not a multiple of the lanes: the remainders are exercised
+        let x: Vec<f32> = (0..3 * w)
+            .map(|i| ((i * 7919) % 23) as f32 * 0.3 - 3.0)
+            .collect();
+        let mut s = x.clone();
+        softmax_rows(&mut s, w, 0.5);
+        for (row, srow) in x.chunks(w).zip(s.chunks(w)) {
+            let m = row.iter().cloned().fold(f32::MIN, f32::max) * 0.5;
+            let z: f64 = row.iter().map(|&v| ((v * 0.5 - m) as f64).exp()).sum();
+            for (&v, &got) in row.iter().zip(srow) {
+                let want = ((v * 0.5 - m) as f64).exp() / z;
+                assert!((got as f64 - want).abs() < 1e-6, "{got} vs {want}");
+            }
+        }
+        let gamma: Vec<f32> = (0..w).map(|i| 1.0 + i as f32 * 0.01).collect();
+        let beta: Vec<f32> = (0..w).map(|i| i as f32 * -0.02).collect();
+        let mut ln = x.clone();
+        layer_norm_rows(&mut ln, &gamma, &beta, 1e-12);
+        for (row, lrow) in x.chunks(w).zip(ln.chunks(w)) {
+            let mean: f64 = row.iter().map(|&v| v as f64).sum::<f64>() / w as f64;
+            let var: f64 = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / w as f64;
+            for i in 0..w {
+                let want = (row[i] as f64 - mean) / var.sqrt() * gamma[i] as f64 + beta[i] as f64;
+                assert!((lrow[i] as f64 - want).abs() < 1e-5);
+            }
+        }
+        let mut g = x.clone();
+        bias_gelu(&mut g, &beta);
+        for (i, (&v, &got)) in x.iter().zip(&g).enumerate() {
+            let z = (v + beta[i % w]) as f64;
+            let want = 0.5 * z * (1.0 + erf_ref(z / 2f64.sqrt()));
+            assert!(
+                (got as f64 - want).abs() < 1e-6,
+                "gelu({z}) = {got}, want {want}"
+            );
+        }
+        let mut mean = vec![0.0; w];
+        mean_rows(&x, &mut mean, true);
+        let norm: f32 = mean.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-6);
+        let mut filled = vec![0.0; 2 * w];
+        fill_bias(&mut filled, &beta, Some(&x[..2 * w]));
+        assert_eq!(filled[w + 3], beta[3] + x[w + 3]);
+    }
+}
