@@ -594,7 +594,10 @@ fn fit_composed(
                 model.history().epochs.len(),
                 b.val_macro_f1
             ),
-            (None, Some((c, f1, _))) => format!("C = {c}, {} macro-F1 {f1:.4}", tuned_on(&cfg)),
+            (None, Some((c, f1, _))) => format!(
+                "C = {c}, {} macro-F1 {f1:.4}",
+                tuned_on(&cfg, r.train_rows + r.val_rows)
+            ),
             (None, None) => "no validation".to_string(),
         };
         // A linear model is refitted on the validation rows too.
@@ -671,11 +674,9 @@ fn evaluate(
 }
 
 /// How a linear head's C was picked, for messages.
-fn tuned_on(cfg: &PipelineConfig) -> String {
+fn tuned_on(cfg: &PipelineConfig, rows: usize) -> String {
     match &cfg.model {
-        genre_nlp::models::ModelSpec::Linear(h) if h.cv_folds >= 2 => {
-            format!("{}-fold CV", h.cv_folds)
-        }
+        genre_nlp::models::ModelSpec::Linear(h) => h.tuned_on(rows),
         _ => "validation".into(),
     }
 }

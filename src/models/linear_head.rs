@@ -12,6 +12,9 @@ use crate::models::linear::{ClassWeight, LinearModel, LinearSvc, LogisticRegress
 use crate::models::tfidf_linear::Head;
 use crate::train::config::{bad_value, parse_value};
 
+/// Below this many rows, `cv_repeats = 0` (auto) repeats the cross-validation 3 times.
+pub const AUTO_REPEAT_ROWS: usize = 10_000;
+
 /// `(C, mean macro-F1, mean accuracy)` for each candidate C, in grid order.
 pub type Tuning = Vec<(f32, f64, f64)>;
 
@@ -32,6 +35,11 @@ pub struct LinearHeadConfig {
     /// pooled); below 2, C is picked on the validation split alone.
     #[serde(default = "default_folds")]
     pub cv_folds: usize,
+    /// Repeats of the cross-validation, each with other folds (scikit-learn's
+    /// `RepeatedStratifiedKFold`); 0 = auto: 3 below [`AUTO_REPEAT_ROWS`] rows, where fold
+    /// assignment moves the scores more than C does, else 1.
+    #[serde(default)]
+    pub cv_repeats: usize,
     /// Iteration limit of the logistic regression's L-BFGS (scikit-learn's `max_iter`).
     #[serde(default = "default_max_iter")]
     pub max_iter: usize,
@@ -48,6 +56,7 @@ impl Default for LinearHeadConfig {
             class_weight: ClassWeight::Balanced,
             val_fraction: 0.1,
             cv_folds: 5,
+            cv_repeats: 0,
             max_iter: 2000,
             seed: 42,
         }
@@ -70,6 +79,7 @@ pub const LINEAR_HEAD_KEYS: &[&str] = &[
     "class_weight (balanced|none)",
     "val_fraction (float in (0, 0.5))",
     "cv_folds (integer; < 2 picks C on the validation split)",
+    "cv_repeats (integer; 0 = auto: 3 below 10,000 rows, else 1)",
     "max_iter (integer >= 1, logistic regression)",
     "seed (integer)",
 ];
@@ -108,6 +118,7 @@ impl LinearHeadConfig {
             }
             "val_fraction" => self.val_fraction = parse_value(key, v)?,
             "cv_folds" => self.cv_folds = parse_value(key, v)?,
+            "cv_repeats" => self.cv_repeats = parse_value(key, v)?,
             "max_iter" => self.max_iter = parse_value(key, v)?,
             "seed" => self.seed = parse_value(key, v)?,
             _ => return Ok(false),
@@ -137,6 +148,25 @@ impl LinearHeadConfig {
         Ok(())
     }
 
+    /// Cross-validation repeats for `rows` pooled training rows (resolves 0 = auto).
+    pub fn repeats(&self, rows: usize) -> usize {
+        match self.cv_repeats {
+            0 if rows < AUTO_REPEAT_ROWS => 3,
+            0 => 1,
+            r => r,
+        }
+    }
+
+    /// How C is picked for `rows` pooled training rows, for messages: `5-fold CV`,
+    /// `5-fold CV × 3`, or `validation`.
+    pub fn tuned_on(&self, rows: usize) -> String {
+        match (self.cv_folds, self.repeats(rows)) {
+            (f, 1) if f >= 2 => format!("{f}-fold CV"),
+            (f, r) if f >= 2 => format!("{f}-fold CV × {r}"),
+            _ => "validation".into(),
+        }
+    }
+
     fn solve(&self, c: f32, x: &Features, y: &[usize], k: usize) -> Result<LinearModel> {
         match (&self.head, x) {
             (Head::Logistic, Features::Dense(d)) => self.logistic(c).fit(d, y, k),
@@ -160,9 +190,9 @@ impl LinearHeadConfig {
             .seed(self.seed)
     }
 
-    /// Picks C by stratified `cv_folds`-fold cross-validation on `train` and `val` pooled (or
-    /// on `val` alone when `cv_folds` < 2), by macro-F1, then fits on `train` and `val`
-    /// together. Returns the model, the chosen C and `(C, mean macro-F1, mean accuracy)` per
+    /// Picks C by stratified `cv_folds`-fold cross-validation on `train` and `val` pooled,
+    /// repeated [`LinearHeadConfig::repeats`] times with other folds (or on `val` alone when
+    /// `cv_folds` < 2), by mean macro-F1, then fits on `train` and `val` together. Returns the model, the chosen C and `(C, mean macro-F1, mean accuracy)` per
     /// candidate.
     pub fn fit(
         &self,
@@ -178,8 +208,8 @@ impl LinearHeadConfig {
         let mut c = self.c;
         if self.c_grid.len() > 1 {
             let folds: Vec<(Features, Vec<usize>, Features, Vec<usize>)> = if self.cv_folds >= 2 {
-                stratified_folds(&y, self.cv_folds, self.seed)
-                    .into_iter()
+                (0..self.repeats(y.len()))
+                    .flat_map(|r| stratified_folds(&y, self.cv_folds, repeat_seed(self.seed, r)))
                     .map(|(tr, va)| {
                         Ok((
                             take(&both, &tr)?,
@@ -217,6 +247,11 @@ impl LinearHeadConfig {
         }
         Ok((self.solve(c, &both, &y, k)?, c, tuning))
     }
+}
+
+/// The seed of repeat `r` of the cross-validation (`seed` itself for the first).
+fn repeat_seed(seed: u64, r: usize) -> u64 {
+    seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// Stratified folds of `y`'s rows: each class's rows, shuffled with `seed`, dealt round-robin
@@ -286,5 +321,53 @@ fn stack(a: &Features, b: &Features) -> Result<Features> {
         _ => Err(Error::Model(
             "training and validation features differ in kind (dense / sparse)".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stratified_folds_hold_every_row_out_once_and_spread_each_class() {
+        // Classes of 11, 6 and 3 rows, interleaved.
+        let y: Vec<usize> = [0, 1, 0, 2, 0, 1, 0, 1, 0, 2, 0, 1, 0, 1, 0, 2, 0, 1, 0, 0].to_vec();
+        let sizes: Vec<usize> = (0..3)
+            .map(|c| y.iter().filter(|&&v| v == c).count())
+            .collect();
+        let folds = stratified_folds(&y, 5, 7);
+        assert_eq!(folds.len(), 5);
+        let mut held = vec![0; y.len()];
+        for (tr, va) in &folds {
+            assert_eq!(tr.len() + va.len(), y.len());
+            assert!(va.len() == 4, "fold sizes {}", va.len());
+            for &i in va {
+                held[i] += 1;
+                assert!(!tr.contains(&i));
+            }
+            for (c, &n) in sizes.iter().enumerate() {
+                let k = va.iter().filter(|&&i| y[i] == c).count();
+                assert!(k == n / 5 || k == n.div_ceil(5), "class {c}: {k} of {n}");
+            }
+        }
+        assert!(held.iter().all(|&h| h == 1), "{held:?}");
+        assert_eq!(folds, stratified_folds(&y, 5, 7));
+        assert_ne!(folds, stratified_folds(&y, 5, repeat_seed(7, 1)));
+        assert_eq!(repeat_seed(7, 0), 7);
+    }
+
+    #[test]
+    fn repeats_resolve_auto_by_size_and_messages_say_how_c_was_picked() {
+        let mut cfg = LinearHeadConfig::default();
+        assert_eq!(cfg.repeats(2_110), 3);
+        assert_eq!(cfg.repeats(54_214), 1);
+        assert_eq!(cfg.tuned_on(2_110), "5-fold CV × 3");
+        assert_eq!(cfg.tuned_on(54_214), "5-fold CV");
+        cfg.set("cv_repeats", "2").unwrap();
+        assert_eq!(cfg.repeats(54_214), 2);
+        cfg.set("cv_folds", "1").unwrap();
+        assert_eq!(cfg.tuned_on(100), "validation");
+        let err = cfg.set("cv_repeats", "x").unwrap_err().to_string();
+        assert!(err.contains("cv_repeats"), "{err}");
     }
 }

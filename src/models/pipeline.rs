@@ -426,11 +426,7 @@ impl PipelineConfig {
                     for (cand, f1, acc) in &tuning {
                         eprintln!(
                             "  C = {cand:<6} {} macro-F1 {f1:.4}  accuracy {acc:.4}",
-                            if head.cv_folds >= 2 {
-                                format!("{}-fold CV", head.cv_folds)
-                            } else {
-                                "validation".into()
-                            }
+                            head.tuned_on(ytr.len() + yva.len())
                         );
                     }
                     eprintln!("  chosen C = {c}");
