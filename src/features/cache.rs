@@ -366,10 +366,17 @@ mod tests {
         cache.store(&space, &["three"], &y).unwrap();
         let files = shards(&cache, &space);
         assert_eq!(files.len(), 2);
-        let bytes = std::fs::read(&files[0]).unwrap();
-        std::fs::write(&files[0], &bytes[..bytes.len() - 5]).unwrap();
+        // Shards are named by their content's hash: damage the larger (two-row) one.
+        let two = files
+            .iter()
+            .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+            .unwrap();
+        let bytes = std::fs::read(two).unwrap();
+        std::fs::write(two, &bytes[..bytes.len() - 5]).unwrap();
         let got = cache.lookup(&space, &["one", "two", "three"], 3).unwrap();
-        assert_eq!(got.iter().filter(|r| r.is_some()).count(), 1);
+        assert_eq!(got[0], None);
+        assert_eq!(got[1], None);
+        assert_eq!(got[2].as_deref(), Some(&[7.0, 8.0, 9.0][..]));
         assert_eq!(shards(&cache, &space).len(), 1);
         // Many small writes are merged; every row survives.
         for i in 0..(COMPACT_AT + 3) {
