@@ -14,6 +14,9 @@
 //! cargo bench --bench ffnn -- --quality    # real slice only
 //! cargo bench --bench ffnn -- --speed      # 54k epoch only
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,44 +26,6 @@ use serde_json::{json, Value};
 
 const FULL_ROWS: usize = 54_214;
 const RECIPES: &[&str] = &["tfidf-svd", "bow-svd", "tfidf"];
-
-fn tools_dir() -> PathBuf {
-    std::env::var_os("GENRE_NLP_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(".tools"))
-}
-
-/// The peer's Python, installing the pinned PyTorch + scikit-learn into a venv on first use.
-fn peer_python() -> std::result::Result<PathBuf, String> {
-    let venv = tools_dir().join("torch-venv");
-    let py = venv.join("bin/python");
-    let ok = Command::new(&py)
-        .args(["-c", "import torch, sklearn"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Ok(py);
-    }
-    eprintln!("installing PyTorch into {} ...", venv.display());
-    let st = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .map_err(|e| format!("python3 -m venv: {e}"))?;
-    if !st.success() {
-        return Err("python3 -m venv failed".into());
-    }
-    let req = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/requirements-torch.txt");
-    let st = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(&req)
-        .status()
-        .map_err(|e| format!("pip: {e}"))?;
-    if !st.success() {
-        return Err("pip install of the PyTorch peer failed".into());
-    }
-    Ok(py)
-}
 
 fn write_jsonl(texts: &[String], ds: &Dataset, path: &Path) -> Result<()> {
     let mut f =
@@ -198,7 +163,7 @@ fn main() -> Result<()> {
         (false, false) => (true, true),
         q => q,
     };
-    let py = match peer_python() {
+    let py = match common::torch_python("torch, sklearn") {
         Ok(p) => Some(p),
         Err(e) => {
             eprintln!("no PyTorch peer: {e}");

@@ -19,6 +19,9 @@
 //! cargo bench --bench minilm -- --quality     # real slice only
 //! cargo bench --bench minilm -- --resample    # also the 54,214-row embed
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,52 +40,8 @@ const PEAK_ASSUMED: f64 = 333.0;
 /// on both cores): the cores run AVX-512 at the rate of AVX2.
 const PEAK_MEASURED: f64 = 210.9;
 
-fn tools_dir() -> PathBuf {
-    std::env::var_os("GENRE_NLP_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(".tools"))
-}
-
 fn peers_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers")
-}
-
-/// The peer's Python, installing the pinned PyTorch + sentence-transformers on first use.
-fn peer_python() -> std::result::Result<PathBuf, String> {
-    let venv = tools_dir().join("torch-venv");
-    let py = venv.join("bin/python");
-    let ok = |py: &Path| {
-        Command::new(py)
-            .args(["-c", "import torch, sklearn, sentence_transformers"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if ok(&py) {
-        return Ok(py);
-    }
-    eprintln!(
-        "installing PyTorch + sentence-transformers into {} ...",
-        venv.display()
-    );
-    if !py.exists() {
-        let st = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .map_err(|e| format!("python3 -m venv: {e}"))?;
-        if !st.success() {
-            return Err("python3 -m venv failed".into());
-        }
-    }
-    let st = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(peers_dir().join("requirements-torch.txt"))
-        .status()
-        .map_err(|e| format!("pip: {e}"))?;
-    if !st.success() || !ok(&py) {
-        return Err("pip install of the PyTorch peer failed".into());
-    }
-    Ok(py)
 }
 
 fn write_jsonl(path: &Path, texts: &[String], genres: Option<&[Option<&str>]>) -> Result<()> {
@@ -247,7 +206,7 @@ fn main() -> Result<()> {
         (false, false) => (true, true),
         q => q,
     };
-    let py = match peer_python() {
+    let py = match common::torch_python("torch, sklearn, sentence_transformers") {
         Ok(p) => Some(p),
         Err(e) => {
             eprintln!("no sentence-transformers peer: {e}");
