@@ -89,7 +89,12 @@ fn finite_difference_gradient_check() {
     let (xv, y) = blobs(n, d, k, 0.0, 1);
     let x = Tensor::from_vec(xv, (n, d), &Device::Cpu).unwrap();
     let rows: Vec<usize> = (0..n).collect();
-    for (ln, act) in [(false, Activation::Relu), (true, Activation::Gelu)] {
+    // Without layer norm the CPU runs the fused layers (nn::fused), with it plain candle ops.
+    for (ln, act) in [
+        (false, Activation::Relu),
+        (false, Activation::Gelu),
+        (true, Activation::Gelu),
+    ] {
         let net = Tiny::new(shape(d, k, ln, act, 0.0), 3);
         let loss = Loss::new(LossKind::Focal, 1.5, 0.1, Some(vec![1.0, 2.0, 0.5]), k).unwrap();
         let value = |net: &Tiny| -> f64 {
@@ -152,69 +157,54 @@ fn every_parameter_gets_a_nonzero_gradient_and_sparse_equals_dense() {
         .collect();
     let x = Tensor::from_vec(xv.clone(), (n, d), &Device::Cpu).unwrap();
     let rows: Vec<usize> = (0..n).collect();
-    let net = Tiny::new(shape(d, k, true, Activation::Relu, 0.0), 5);
-    let loss = Loss::cross_entropy(k);
-    let dense_logits = net.logits(&x, &rows, &mut Ctx::eval()).unwrap();
-    let grads = loss.forward(&dense_logits, &y).unwrap().backward().unwrap();
-    for (name, var) in net.params().iter() {
-        let g = grads
-            .get(var.as_tensor())
-            .unwrap_or_else(|| panic!("{name}: no gradient"));
-        let norm: f32 = g.sqr().unwrap().sum_all().unwrap().to_scalar().unwrap();
-        assert!(norm > 0.0, "{name}: zero gradient");
-    }
-    // The same network through the sparse first layer.
-    let csr = csr_from_rows(
-        d,
-        (0..n)
-            .map(|i| {
-                (0..d)
-                    .filter(|&j| xv[i * d + j] != 0.0)
-                    .map(|j| (j, xv[i * d + j]))
-                    .collect::<Vec<_>>()
-            })
-            .collect::<Vec<_>>(),
-    );
-    let batch = {
-        let (mut idx, mut val, mut row) = (vec![], vec![], vec![]);
-        for i in 0..n {
-            for (j, v) in (0..d).filter_map(|j| {
-                let v = xv[i * d + j];
-                (v != 0.0).then_some((j, v))
-            }) {
-                idx.push(j as u32);
-                val.push(v);
-                row.push(i as u32);
+    // Layer norm: plain candle ops; without: the fused layers.
+    for ln in [true, false] {
+        let net = Tiny::new(shape(d, k, ln, Activation::Relu, 0.0), 5);
+        let loss = Loss::cross_entropy(k);
+        let dense_logits = net.logits(&x, &rows, &mut Ctx::eval()).unwrap();
+        let grads = loss.forward(&dense_logits, &y).unwrap().backward().unwrap();
+        for (name, var) in net.params().iter() {
+            let g = grads
+                .get(var.as_tensor())
+                .unwrap_or_else(|| panic!("{name}: no gradient"));
+            let norm: f32 = g.sqr().unwrap().sum_all().unwrap().to_scalar().unwrap();
+            assert!(norm > 0.0, "{name}: zero gradient");
+        }
+        // The same network through the sparse first layer.
+        let csr = csr_from_rows(
+            d,
+            (0..n)
+                .map(|i| {
+                    (0..d)
+                        .filter(|&j| xv[i * d + j] != 0.0)
+                        .map(|j| (j, xv[i * d + j]))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>(),
+        );
+        let batch = {
+            let (mut idx, mut val, mut row) = (vec![], vec![], vec![]);
+            for i in 0..n {
+                for (j, v) in (0..d).filter_map(|j| {
+                    let v = xv[i * d + j];
+                    (v != 0.0).then_some((j, v))
+                }) {
+                    idx.push(j as u32);
+                    val.push(v);
+                    row.push(i as u32);
+                }
             }
-        }
-        let nnz = idx.len();
-        genre_nlp::nn::SparseBatch {
-            indices: Tensor::from_vec(idx, nnz, &Device::Cpu).unwrap(),
-            values: Tensor::from_vec(val, (nnz, 1), &Device::Cpu).unwrap(),
-            rows: Tensor::from_vec(row, nnz, &Device::Cpu).unwrap(),
-            n_rows: n,
-        }
-    };
-    assert_eq!(csr.nnz(), batch.indices.dim(0).unwrap());
-    let sparse_logits = net.net.forward_sparse(&batch, &mut Ctx::eval()).unwrap();
-    let diff: f32 = (&sparse_logits - &dense_logits)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar()
-        .unwrap();
-    assert!(diff < 1e-5, "sparse and dense logits differ by {diff}");
-    let sgrads = loss
-        .forward(&sparse_logits, &y)
-        .unwrap()
-        .backward()
-        .unwrap();
-    for (name, var) in net.params().iter() {
-        let a = grads.get(var.as_tensor()).unwrap();
-        let b = sgrads.get(var.as_tensor()).unwrap();
-        let diff: f32 = (a - b)
+            let nnz = idx.len();
+            genre_nlp::nn::SparseBatch {
+                indices: Tensor::from_vec(idx, nnz, &Device::Cpu).unwrap(),
+                values: Tensor::from_vec(val, (nnz, 1), &Device::Cpu).unwrap(),
+                rows: Tensor::from_vec(row, nnz, &Device::Cpu).unwrap(),
+                n_rows: n,
+            }
+        };
+        assert_eq!(csr.nnz(), batch.indices.dim(0).unwrap());
+        let sparse_logits = net.net.forward_sparse(&batch, &mut Ctx::eval()).unwrap();
+        let diff: f32 = (&sparse_logits - &dense_logits)
             .unwrap()
             .abs()
             .unwrap()
@@ -222,10 +212,97 @@ fn every_parameter_gets_a_nonzero_gradient_and_sparse_equals_dense() {
             .unwrap()
             .to_scalar()
             .unwrap();
+        assert!(diff < 1e-5, "sparse and dense logits differ by {diff}");
+        let sgrads = loss
+            .forward(&sparse_logits, &y)
+            .unwrap()
+            .backward()
+            .unwrap();
+        for (name, var) in net.params().iter() {
+            let a = grads.get(var.as_tensor()).unwrap();
+            let b = sgrads.get(var.as_tensor()).unwrap();
+            let diff: f32 = (a - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar()
+                .unwrap();
+            assert!(
+                diff < 1e-5,
+                "{name}: sparse and dense gradients differ by {diff}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fused_layers_equal_plain_candle_ops_with_dropout() {
+    let (d, k, n) = (9, 4, 12);
+    let (xv, y) = blobs(n, d, k, 0.0, 4);
+    let x = Tensor::from_vec(xv, (n, d), &Device::Cpu).unwrap();
+    for act in [Activation::Relu, Activation::Gelu] {
+        let net = Tiny::new(shape(d, k, false, act, 0.3), 6);
+        let loss = Loss::new(LossKind::Focal, 2.0, 0.1, Some(vec![1.0, 2.0, 0.5, 1.5]), k).unwrap();
+        // The same dropout stream on both sides.
+        let mut c1 = Ctx::train(ChaCha8Rng::seed_from_u64(9));
+        let mut c2 = Ctx::train(ChaCha8Rng::seed_from_u64(9));
+        let fused = net.net.forward(&x, &mut c1).unwrap();
+        let plain = net.net.forward_unfused(&x, &mut c2).unwrap();
+        let diff: f32 = (&fused - &plain)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap();
+        assert!(diff < 1e-5, "{act:?}: logits differ by {diff}");
+        let g1 = loss.forward(&fused, &y).unwrap().backward().unwrap();
+        let g2 = loss.forward_ops(&plain, &y).unwrap().backward().unwrap();
+        // As the training loop runs it: the fused layers hand their weight gradients to the
+        // context's sink, merged into the store after the backward pass.
+        let mut c3 = Ctx::train(ChaCha8Rng::seed_from_u64(9)).with_grad_sink();
+        let sunk = net.net.forward(&x, &mut c3).unwrap();
+        let mut g3 = loss.forward(&sunk, &y).unwrap().backward().unwrap();
+        let w0 = net.params().iter().next().unwrap().1.as_tensor().clone();
         assert!(
-            diff < 1e-5,
-            "{name}: sparse and dense gradients differ by {diff}"
+            g3.get(&w0).is_none(),
+            "before the merge the sink holds the gradients"
         );
+        c3.merge_grads(&mut g3).unwrap();
+        for (name, var) in net.params().iter() {
+            let c = g3.get(var.as_tensor()).unwrap();
+            let b = g2.get(var.as_tensor()).unwrap();
+            let diff: f32 = (c - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar()
+                .unwrap();
+            assert!(
+                diff < 1e-5,
+                "{act:?} {name}: sunk gradients differ by {diff}"
+            );
+        }
+        for (name, var) in net.params().iter() {
+            let a = g1.get(var.as_tensor()).unwrap();
+            let b = g2.get(var.as_tensor()).unwrap();
+            let diff: f32 = (a - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar()
+                .unwrap();
+            assert!(diff < 1e-5, "{act:?} {name}: gradients differ by {diff}");
+            let norm: f32 = a.sqr().unwrap().sum_all().unwrap().to_scalar().unwrap();
+            assert!(norm > 0.0, "{act:?} {name}: zero gradient");
+        }
     }
 }
 

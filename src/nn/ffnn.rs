@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::nn::fused::{self, FusedAct};
 use crate::nn::ops::data_matmul;
 use crate::train::{Ctx, Params};
 
@@ -134,10 +135,57 @@ impl Ffnn {
     }
 
     /// Logits of dense rows `x` (`batch × input_dim`).
+    ///
+    /// On the CPU without layer norm every layer is one fused op (`nn::fused`); elsewhere plain
+    /// candle ops. Both give the same values and gradients (tested).
     pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> candle_core::Result<Tensor> {
+        if self.fusable(x) {
+            let mut h = x.clone();
+            for i in 0..self.layers.len() {
+                h = self.fused_layer(&h, i, i > 0, ctx)?;
+            }
+            return Ok(h);
+        }
+        self.forward_unfused(x, ctx)
+    }
+
+    /// [`Ffnn::forward`] with plain candle ops only (every device; the reference of the fused
+    /// path).
+    pub fn forward_unfused(&self, x: &Tensor, ctx: &mut Ctx) -> candle_core::Result<Tensor> {
         let first = &self.layers[0];
         let h = data_matmul(x, &first.w)?.broadcast_add(&first.b)?;
         self.rest(h, ctx)
+    }
+
+    fn fusable(&self, x: &Tensor) -> bool {
+        !self.shape.layer_norm && fused::supported(x) && fused::supported(&self.layers[0].w)
+    }
+
+    fn fused_act(&self) -> FusedAct {
+        match self.shape.activation {
+            Activation::Relu => FusedAct::Relu,
+            Activation::Gelu => FusedAct::Gelu,
+        }
+    }
+
+    /// Layer `i` as one fused op: linear, then (hidden layers) activation and dropout.
+    fn fused_layer(
+        &self,
+        h: &Tensor,
+        i: usize,
+        input_grad: bool,
+        ctx: &mut Ctx,
+    ) -> candle_core::Result<Tensor> {
+        let l = &self.layers[i];
+        let sink = ctx.grad_sink().cloned();
+        if i + 1 == self.layers.len() {
+            let id = FusedAct::Identity;
+            return fused::dense(h, &l.w, &l.b, id, None, input_grad, false, sink.as_ref());
+        }
+        let n = h.dim(0)? * l.w.dim(1)?;
+        let mask = ctx.dropout_mask(n, self.shape.dropout);
+        let (act, train) = (self.fused_act(), ctx.is_train());
+        fused::dense(h, &l.w, &l.b, act, mask, input_grad, train, sink.as_ref())
     }
 
     /// Logits of sparse rows: the first layer sums `value · W[column]` per row.
@@ -152,6 +200,14 @@ impl Ffnn {
         let h = zeros
             .index_add(&x.rows, &gathered, 0)?
             .broadcast_add(&first.b)?;
+        if self.fusable(&h) {
+            let mask = ctx.dropout_mask(h.elem_count(), self.shape.dropout);
+            let mut h = fused::activation(&h, self.fused_act(), mask)?;
+            for i in 1..self.layers.len() {
+                h = self.fused_layer(&h, i, true, ctx)?;
+            }
+            return Ok(h);
+        }
         self.rest(h, ctx)
     }
 

@@ -225,6 +225,42 @@ multiversion! {
 }
 
 multiversion! {
+    /// One AdamW step in place (PyTorch's update; the training loop's optimiser), `h` =
+    /// `[lr / (1 − β₁ᵗ), β₁, β₂, ε, 1 − lr·λ, √(1 − β₂ᵗ), gradient scale]`. Element-wise and
+    /// without FMA contraction, so every variant gives the same bits.
+    pub fn adamw_update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], h: [f32; 7]) {
+        let [step, b1, b2, eps, decay, bc2_sqrt, scale] = h;
+        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = g * scale;
+            *w *= decay;
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            let denom = v.sqrt() / bc2_sqrt + eps;
+            *w -= step * *m / denom;
+        }
+    }
+}
+
+multiversion! {
+    /// `out = Σ x²` (f32 lanes, then f64): gradient norms without a temporary tensor.
+    pub fn sum_squares(x: &[f32], out: &mut f64) {
+        let mut total = 0.0f64;
+        for block in x.chunks(4096) {
+            let mut acc = [0.0f32; LANES];
+            let chunks = block.chunks_exact(LANES);
+            let rest = chunks.remainder();
+            for c in chunks {
+                for i in 0..LANES {
+                    acc[i] += c[i] * c[i];
+                }
+            }
+            total += f64::from(acc.iter().sum::<f32>() + rest.iter().map(|v| v * v).sum::<f32>());
+        }
+        *out = total;
+    }
+}
+
+multiversion! {
     /// `out = mean of x's rows` (rows of `out.len()`); with `normalize`, then `out / ‖out‖₂`.
     pub fn mean_rows(x: &[f32], out: &mut [f32], normalize: bool) {
         let w = out.len();

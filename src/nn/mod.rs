@@ -1,12 +1,15 @@
 //! candle building blocks that know nothing of datasets.
 //!
 //! - [`ffnn`]: a feed-forward classifier over dense rows or sparse (CSR) rows.
+//! - [`fused`]: fused CPU ops (a dense layer with its activation and dropout as one autograd
+//!   node; the loss's gradient in one pass).
 //! - [`ops`]: custom ops (a data-side matmul whose backward skips the input's gradient).
 //! - [`bert`]: a BERT-family encoder (MiniLM) for fast CPU inference over packed sequences.
 //! - [`kernels`]: the vectorised element-wise kernels it runs (softmax, GELU, layer norm).
 
 pub mod bert;
 pub mod ffnn;
+pub mod fused;
 pub mod kernels;
 pub mod ops;
 

@@ -9,7 +9,7 @@
 //! With class weights `w`, the batch loss is `Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}` (PyTorch's
 //! `CrossEntropyLoss(weight=…)` reduction); without, the mean of `ℓ_i`.
 
-use candle_core::{Device, Tensor};
+use candle_core::{CpuStorage, CustomOp1, Device, Layout, Shape, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -82,7 +82,41 @@ impl Loss {
     }
 
     /// The scalar loss of `logits` (`batch × K`) against `targets` (one class per row).
+    ///
+    /// On the CPU it is one fused op whose backward writes the logits' gradient in one pass
+    /// ([`LossOp`]); elsewhere the same formula from plain tensor ops ([`Loss::forward_ops`]).
     pub fn forward(&self, logits: &Tensor, targets: &[usize]) -> candle_core::Result<Tensor> {
+        let (q, coef) = self.targets(logits, targets)?;
+        if crate::nn::fused::supported(logits) {
+            let (b, k) = logits.dims2()?;
+            let gamma = match self.kind {
+                LossKind::Focal => self.gamma,
+                LossKind::CrossEntropy => 0.0,
+            };
+            return logits.contiguous()?.apply_op1(LossOp {
+                q,
+                coef,
+                gamma,
+                k,
+                rows: b,
+            });
+        }
+        self.ops(logits, q, coef)
+    }
+
+    /// [`Loss::forward`] from plain candle ops only (every device; the fused op's reference).
+    pub fn forward_ops(&self, logits: &Tensor, targets: &[usize]) -> candle_core::Result<Tensor> {
+        let (q, coef) = self.targets(logits, targets)?;
+        self.ops(logits, q, coef)
+    }
+
+    /// The smoothed target distribution `q` (`b × K`, row-major) and each row's share of the
+    /// batch loss (`w_{y_i} / Σ w`, or `1 / b`).
+    fn targets(
+        &self,
+        logits: &Tensor,
+        targets: &[usize],
+    ) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
         let (b, k) = logits.dims2()?;
         if b != targets.len() || k != self.n_classes {
             candle_core::bail!(
@@ -91,7 +125,6 @@ impl Loss {
                 self.n_classes
             );
         }
-        let dev = logits.device();
         let eps = self.label_smoothing;
         let mut q = vec![eps / k as f32; b * k];
         for (i, &y) in targets.iter().enumerate() {
@@ -100,6 +133,21 @@ impl Loss {
             }
             q[i * k + y] += 1.0 - eps;
         }
+        let coef = match &self.weights {
+            None => vec![1.0 / b.max(1) as f32; b],
+            Some(w) => {
+                let wr: Vec<f32> = targets.iter().map(|&y| w[y]).collect();
+                let total: f32 = wr.iter().sum();
+                let scale = if total > 0.0 { 1.0 / total } else { 1.0 };
+                wr.into_iter().map(|v| v * scale).collect()
+            }
+        };
+        Ok((q, coef))
+    }
+
+    fn ops(&self, logits: &Tensor, q: Vec<f32>, coef: Vec<f32>) -> candle_core::Result<Tensor> {
+        let (b, k) = logits.dims2()?;
+        let dev = logits.device();
         let q = Tensor::from_vec(q, (b, k), dev)?;
         let logp = candle_nn::ops::log_softmax(logits, 1)?;
         let term = match self.kind {
@@ -111,22 +159,116 @@ impl Loss {
             _ => logp.mul(&q)?,
         };
         let per_row = term.sum(1)?.neg()?;
-        match &self.weights {
-            None => per_row.mean_all(),
-            Some(w) => {
-                let wr: Vec<f32> = targets.iter().map(|&y| w[y]).collect();
-                let total: f32 = wr.iter().sum();
-                let wr = Tensor::from_vec(wr, b, dev)?;
-                if total > 0.0 {
-                    per_row
-                        .mul(&wr)?
-                        .sum_all()?
-                        .affine(1.0 / f64::from(total), 0.0)
-                } else {
-                    per_row.mul(&wr)?.sum_all()
+        per_row.mul(&Tensor::from_vec(coef, b, dev)?)?.sum_all()
+    }
+}
+
+/// The loss as one CPU op: `Σ_i coef_i · ℓ_i` with `ℓ_i = −Σ_c q_ic (1 − p_ic)^γ log p_ic`.
+///
+/// Its backward: with `a_c = q_c [(1 − p_c)^γ − γ (1 − p_c)^(γ−1) p_c log p_c]` and `A = Σ_c a_c`,
+/// `∂ℓ/∂z_j = p_j A − a_j` (for γ = 0: `p_j − q_j`).
+struct LossOp {
+    q: Vec<f32>,
+    coef: Vec<f32>,
+    gamma: f32,
+    k: usize,
+    rows: usize,
+}
+
+impl LossOp {
+    /// Log-probabilities of row `z` into `logp`.
+    fn log_softmax(z: &[f32], logp: &mut [f32]) {
+        let m = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        let s: f32 = z.iter().map(|v| (v - m).exp()).sum();
+        let lse = m + s.ln();
+        logp.iter_mut().zip(z).for_each(|(l, v)| *l = v - lse);
+    }
+
+    fn logits<'a>(&self, s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
+        let CpuStorage::F32(v) = s else {
+            candle_core::bail!("loss: logits must be f32");
+        };
+        let Some((a, b)) = l.contiguous_offsets() else {
+            candle_core::bail!("loss: logits must be contiguous");
+        };
+        if b - a != self.rows * self.k {
+            candle_core::bail!("loss: {} logits for {}×{}", b - a, self.rows, self.k);
+        }
+        Ok(&v[a..b])
+    }
+}
+
+impl CustomOp1 for LossOp {
+    fn name(&self) -> &'static str {
+        "fused-loss"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let z = self.logits(s, l)?;
+        let k = self.k;
+        let mut logp = vec![0f32; k];
+        let mut total = 0f64;
+        for (i, row) in z.chunks(k).enumerate() {
+            Self::log_softmax(row, &mut logp);
+            let q = &self.q[i * k..(i + 1) * k];
+            let li: f32 = if self.gamma == 0.0 {
+                -q.iter().zip(&logp).map(|(q, l)| q * l).sum::<f32>()
+            } else {
+                -q.iter()
+                    .zip(&logp)
+                    .map(|(q, &l)| q * (-l.exp_m1()).clamp(0.0, 1.0).powf(self.gamma) * l)
+                    .sum::<f32>()
+            };
+            total += f64::from(self.coef[i]) * f64::from(li);
+        }
+        Ok((CpuStorage::F32(vec![total as f32]), Shape::from(())))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let g = grad
+            .to_device(&Device::Cpu)?
+            .to_dtype(candle_core::DType::F32)?;
+        let g = g
+            .flatten_all()?
+            .to_vec1::<f32>()?
+            .first()
+            .copied()
+            .unwrap_or(1.0);
+        let z = arg.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+        let k = self.k;
+        let mut dz = vec![0f32; z.len()];
+        let mut logp = vec![0f32; k];
+        let mut a = vec![0f32; k];
+        for (i, (row, out)) in z.chunks(k).zip(dz.chunks_mut(k)).enumerate() {
+            Self::log_softmax(row, &mut logp);
+            let q = &self.q[i * k..(i + 1) * k];
+            if self.gamma == 0.0 {
+                a.copy_from_slice(q);
+            } else {
+                for c in 0..k {
+                    let lp = logp[c];
+                    let p = lp.exp();
+                    let omp = (-lp.exp_m1()).clamp(0.0, 1.0);
+                    let second = if omp > 0.0 {
+                        self.gamma * omp.powf(self.gamma - 1.0) * p * lp
+                    } else {
+                        0.0
+                    };
+                    a[c] = q[c] * (omp.powf(self.gamma) - second);
                 }
             }
+            let big_a: f32 = a.iter().sum();
+            let s = g * self.coef[i];
+            for c in 0..k {
+                out[c] = s * (logp[c].exp() * big_a - a[c]);
+            }
         }
+        Ok(Some(Tensor::from_vec(dz, arg.shape(), arg.device())?))
     }
 }
 
@@ -199,6 +341,37 @@ mod tests {
         let ls = Loss::new(LossKind::CrossEntropy, 0.0, eps as f32, None, 3).unwrap();
         let v = ls.forward(&logits(), &[0, 2]).unwrap();
         close(scalar(&v).unwrap(), (row(&l0, 0) + row(&l1, 2)) / 2.0);
+    }
+
+    #[test]
+    fn fused_loss_matches_the_tensor_ops_in_value_and_gradient() {
+        let z = candle_core::Var::randn(0f32, 2., (7, 5), &Device::Cpu).unwrap();
+        let ys = [0usize, 4, 2, 2, 1, 3, 0];
+        let w = Some(vec![1.0, 2.0, 0.5, 3.0, 1.5]);
+        for (kind, gamma, eps, w) in [
+            (LossKind::CrossEntropy, 0.0, 0.0, None),
+            (LossKind::CrossEntropy, 0.0, 0.1, w.clone()),
+            (LossKind::Focal, 2.0, 0.0, None),
+            (LossKind::Focal, 0.5, 0.05, w.clone()),
+            (LossKind::Focal, 0.0, 0.0, w.clone()),
+        ] {
+            let loss = Loss::new(kind, gamma, eps, w, 5).unwrap();
+            let a = loss.forward(&z, &ys).unwrap();
+            let b = loss.forward_ops(&z, &ys).unwrap();
+            let (va, vb) = (scalar(&a).unwrap(), scalar(&b).unwrap());
+            assert!(
+                (va - vb).abs() < 1e-5,
+                "{kind:?} γ={gamma} ε={eps}: {va} vs {vb}"
+            );
+            let ga = a.backward().unwrap().get(&z).unwrap().clone();
+            let gb = b.backward().unwrap().get(&z).unwrap().clone();
+            let d = (ga - gb).unwrap().abs().unwrap().max_all().unwrap();
+            let d = d.to_scalar::<f32>().unwrap();
+            assert!(
+                d < 1e-5,
+                "{kind:?} γ={gamma} ε={eps}: gradients differ by {d}"
+            );
+        }
     }
 
     #[test]

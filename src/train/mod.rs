@@ -21,7 +21,7 @@ pub use config::{TrainConfig, TRAIN_KEYS};
 pub use history::{EpochRecord, History};
 pub use loss::{Loss, LossKind};
 pub use optim::{lr_at, AdamW, Schedule};
-pub use params::{Ctx, Params};
+pub use params::{Ctx, GradSink, Params};
 pub use trainer::{fit, predict_logits, FitOptions, Labelled, Network, TrainOutcome};
 
 /// The device the neural families compute on: `GENRE_DEVICE=cpu|cuda` (default: CUDA when the

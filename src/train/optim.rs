@@ -79,15 +79,16 @@ struct Hyper {
 impl Hyper {
     #[inline]
     fn apply(&self, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        let step = self.lr / self.bc1;
-        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            let g = g * self.scale;
-            *w *= self.decay;
-            *m = self.b1 * *m + (1.0 - self.b1) * g;
-            *v = self.b2 * *v + (1.0 - self.b2) * g * g;
-            let denom = v.sqrt() / self.bc2_sqrt + self.eps;
-            *w -= step * *m / denom;
-        }
+        let h = [
+            self.lr / self.bc1,
+            self.b1,
+            self.b2,
+            self.eps,
+            self.decay,
+            self.bc2_sqrt,
+            self.scale,
+        ];
+        crate::nn::kernels::adamw_update(w, g, m, v, h);
     }
 }
 
@@ -153,7 +154,11 @@ impl AdamW {
         let mut total = 0.0f64;
         for (_, var) in params.iter() {
             if let Some(g) = grads.get(var.as_tensor()) {
-                total += f64::from(crate::train::loss::scalar(&g.sqr()?.sum_all()?)?);
+                total += if crate::nn::fused::supported(g) {
+                    crate::nn::fused::sum_squares(g)?
+                } else {
+                    f64::from(crate::train::loss::scalar(&g.sqr()?.sum_all()?)?)
+                };
             }
         }
         Ok(total.sqrt())

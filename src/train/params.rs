@@ -170,6 +170,25 @@ pub fn load_tensors(path: &Path) -> Result<HashMap<String, Tensor>> {
 pub struct Ctx {
     train: bool,
     rng: ChaCha8Rng,
+    sink: Option<GradSink>,
+}
+
+/// Parameter gradients that fused ops hand over directly instead of through candle's
+/// `GradStore` (candle adds every gradient it receives onto a fresh zero tensor, ≈ 0.4 ms for a
+/// 512 × 512 weight — as long as the matmul that computed it). [`Ctx::merge_grads`] moves them
+/// into the store after the backward pass, so optimisers see one complete `GradStore`.
+#[derive(Debug, Clone, Default)]
+pub struct GradSink(std::sync::Arc<std::sync::Mutex<Vec<(candle_core::TensorId, Tensor)>>>);
+
+impl GradSink {
+    /// Records the gradient of the tensor `id`.
+    pub fn push(&self, id: candle_core::TensorId, grad: Tensor) -> candle_core::Result<()> {
+        self.0
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("gradient sink: lock".into()))?
+            .push((id, grad));
+        Ok(())
+    }
 }
 
 impl Ctx {
@@ -178,12 +197,55 @@ impl Ctx {
         Ctx {
             train: false,
             rng: ChaCha8Rng::seed_from_u64(0),
+            sink: None,
         }
     }
 
     /// Training with dropout masks drawn from `rng`.
     pub fn train(rng: ChaCha8Rng) -> Self {
-        Ctx { train: true, rng }
+        Ctx {
+            train: true,
+            rng,
+            sink: None,
+        }
+    }
+
+    /// Lets fused ops hand their parameter gradients to a [`GradSink`] instead of candle's
+    /// `GradStore`; whoever runs the backward pass must then call [`Ctx::merge_grads`] (the
+    /// training loop does).
+    pub fn with_grad_sink(mut self) -> Self {
+        self.sink = Some(GradSink::default());
+        self
+    }
+
+    /// The sink fused ops write to, when [`Ctx::with_grad_sink`] made one.
+    pub fn grad_sink(&self) -> Option<&GradSink> {
+        self.sink.as_ref()
+    }
+
+    /// Moves the gradients the sink collected since the last call into `grads` (adding to a
+    /// gradient the store already holds for the same tensor).
+    pub fn merge_grads(
+        &mut self,
+        grads: &mut candle_core::backprop::GradStore,
+    ) -> candle_core::Result<()> {
+        let Some(sink) = &self.sink else {
+            return Ok(());
+        };
+        let taken = std::mem::take(
+            &mut *sink
+                .0
+                .lock()
+                .map_err(|_| candle_core::Error::Msg("gradient sink: lock".into()))?,
+        );
+        for (id, g) in taken {
+            let g = match grads.get_id(id) {
+                Some(old) => old.add(&g)?,
+                None => g,
+            };
+            grads.insert_id(id, g);
+        }
+        Ok(())
     }
 
     /// `true` in training mode.
@@ -202,17 +264,30 @@ impl Ctx {
         if !self.train || p <= 0.0 {
             return Ok(x.clone());
         }
+        match self.dropout_mask(x.elem_count(), p) {
+            Some(mask) => x.mul(&Tensor::from_vec(mask, x.shape(), x.device())?),
+            None => Ok(x.clone()),
+        }
+    }
+
+    /// The factors [`Ctx::dropout`] multiplies `n` values by (0 for a dropped value, 1/(1-p)
+    /// for a kept one), drawn from the same stream; `None` in inference or when `p <= 0`.
+    pub fn dropout_mask(&mut self, n: usize, p: f32) -> Option<Vec<f32>> {
+        if !self.train || p <= 0.0 {
+            return None;
+        }
         let keep = 1.0 / (1.0 - p);
-        let mask: Vec<f32> = (0..x.elem_count())
-            .map(|_| {
-                if self.rng.random::<f32>() < p {
-                    0.0
-                } else {
-                    keep
-                }
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
-        x.mul(&mask)
+        // One block fill of 32-bit draws, then a branch-free compare: a value is dropped when
+        // its draw is below p·2³² (a per-value `random::<f32>() < p` costs ~8 ns on a
+        // mispredicted branch, 0.27 ms for a 64 × 512 mask).
+        let threshold = (f64::from(p) * 4_294_967_296.0).min(4_294_967_295.0) as u32;
+        let mut draws = vec![0u32; n];
+        self.rng.fill(&mut draws[..]);
+        Some(
+            draws
+                .into_iter()
+                .map(|r| if r < threshold { 0.0 } else { keep })
+                .collect(),
+        )
     }
 }

@@ -249,7 +249,7 @@ pub fn fit<N: Network>(
         let mut rng = epoch_rng(cfg.seed, epoch);
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut rng);
-        let mut ctx = Ctx::train(rng);
+        let mut ctx = Ctx::train(rng).with_grad_sink();
         let pb = bar(
             steps_per_epoch,
             &opts.name,
@@ -274,7 +274,8 @@ pub fn fit<N: Network>(
                     epoch + 1
                 )));
             }
-            let grads = l.backward()?;
+            let mut grads = l.backward()?;
+            ctx.merge_grads(&mut grads)?;
             opt.step(params, &grads, lr, cfg.clip_norm)?;
             loss_sum += lv * batch.len() as f64;
             seen += batch.len();
