@@ -50,6 +50,18 @@ impl Network for Tiny {
     }
 }
 
+/// Largest absolute difference between two tensors of one shape.
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar()
+        .unwrap()
+}
+
 fn shape(d: usize, k: usize, layer_norm: bool, activation: Activation, dropout: f32) -> FfnnShape {
     FfnnShape {
         input_dim: d,
@@ -204,14 +216,7 @@ fn every_parameter_gets_a_nonzero_gradient_and_sparse_equals_dense() {
         };
         assert_eq!(csr.nnz(), batch.indices.dim(0).unwrap());
         let sparse_logits = net.net.forward_sparse(&batch, &mut Ctx::eval()).unwrap();
-        let diff: f32 = (&sparse_logits - &dense_logits)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap();
+        let diff = max_diff(&sparse_logits, &dense_logits);
         assert!(diff < 1e-5, "sparse and dense logits differ by {diff}");
         let sgrads = loss
             .forward(&sparse_logits, &y)
@@ -221,14 +226,7 @@ fn every_parameter_gets_a_nonzero_gradient_and_sparse_equals_dense() {
         for (name, var) in net.params().iter() {
             let a = grads.get(var.as_tensor()).unwrap();
             let b = sgrads.get(var.as_tensor()).unwrap();
-            let diff: f32 = (a - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar()
-                .unwrap();
+            let diff = max_diff(a, b);
             assert!(
                 diff < 1e-5,
                 "{name}: sparse and dense gradients differ by {diff}"
@@ -250,14 +248,7 @@ fn fused_layers_equal_plain_candle_ops_with_dropout() {
         let mut c2 = Ctx::train(ChaCha8Rng::seed_from_u64(9));
         let fused = net.net.forward(&x, &mut c1).unwrap();
         let plain = net.net.forward_unfused(&x, &mut c2).unwrap();
-        let diff: f32 = (&fused - &plain)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap();
+        let diff = max_diff(&fused, &plain);
         assert!(diff < 1e-5, "{act:?}: logits differ by {diff}");
         let g1 = loss.forward(&fused, &y).unwrap().backward().unwrap();
         let g2 = loss.forward_ops(&plain, &y).unwrap().backward().unwrap();
@@ -275,14 +266,7 @@ fn fused_layers_equal_plain_candle_ops_with_dropout() {
         for (name, var) in net.params().iter() {
             let c = g3.get(var.as_tensor()).unwrap();
             let b = g2.get(var.as_tensor()).unwrap();
-            let diff: f32 = (c - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar()
-                .unwrap();
+            let diff = max_diff(c, b);
             assert!(
                 diff < 1e-5,
                 "{act:?} {name}: sunk gradients differ by {diff}"
@@ -291,14 +275,7 @@ fn fused_layers_equal_plain_candle_ops_with_dropout() {
         for (name, var) in net.params().iter() {
             let a = g1.get(var.as_tensor()).unwrap();
             let b = g2.get(var.as_tensor()).unwrap();
-            let diff: f32 = (a - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar()
-                .unwrap();
+            let diff = max_diff(a, b);
             assert!(diff < 1e-5, "{act:?} {name}: gradients differ by {diff}");
             let norm: f32 = a.sqr().unwrap().sum_all().unwrap().to_scalar().unwrap();
             assert!(norm > 0.0, "{act:?} {name}: zero gradient");
