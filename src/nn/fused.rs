@@ -59,7 +59,16 @@ fn activate(
     act: FusedAct,
     mask: Option<&[f32]>,
     keep_pre: bool,
-) -> Option<Vec<f32>> {
+) -> candle_core::Result<Option<Vec<f32>>> {
+    if let Some(m) = mask {
+        if m.len() != z.len() {
+            candle_core::bail!(
+                "fused op: dropout mask of {} for {} values",
+                m.len(),
+                z.len()
+            );
+        }
+    }
     let pre = (keep_pre && act == FusedAct::Gelu).then(|| z.to_vec());
     match act {
         FusedAct::Identity => {}
@@ -69,7 +78,7 @@ fn activate(
     if let Some(m) = mask {
         z.iter_mut().zip(m).for_each(|(v, &m)| *v *= m);
     }
-    pre
+    Ok(pre)
 }
 
 /// The gradient at the pre-activation from the gradient at the output.
@@ -114,22 +123,24 @@ fn activation_grad(
 }
 
 /// Runs `f` on the f32 values of a CPU tensor (made contiguous first).
-fn with_values<R>(
+pub(crate) fn with_values<R>(
     t: &Tensor,
     f: impl FnOnce(&[f32]) -> candle_core::Result<R>,
 ) -> candle_core::Result<R> {
     let t = t.contiguous()?;
     let (storage, layout) = t.storage_and_layout();
-    let Storage::Cpu(CpuStorage::F32(v)) = &*storage else {
-        candle_core::bail!("fused op: expected an f32 CPU tensor");
+    let Storage::Cpu(cpu) = &*storage else {
+        candle_core::bail!("fused op: expected a CPU tensor");
     };
-    let Some((a, b)) = layout.contiguous_offsets() else {
-        candle_core::bail!("fused op: non-contiguous tensor");
-    };
-    f(&v[a..b])
+    f(slice(cpu, layout, "a tensor")?)
 }
 
-fn slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
+/// The values of an f32, contiguous CPU storage (`what` names it in the error).
+pub(crate) fn slice<'a>(
+    s: &'a CpuStorage,
+    l: &Layout,
+    what: &str,
+) -> candle_core::Result<&'a [f32]> {
     let CpuStorage::F32(v) = s else {
         candle_core::bail!("fused op: {what} must be f32");
     };
@@ -192,6 +203,15 @@ fn gemm_into(
     }
 }
 
+/// `z = x · W + b` (`rows × out`): the bias rows, then one `gemm` accumulating into them.
+fn pre_activation(x: &[f32], w: &[f32], b: &[f32], rows: usize, inp: usize) -> Vec<f32> {
+    let out = b.len();
+    let mut z = vec![0f32; rows * out];
+    crate::nn::kernels::fill_bias(&mut z, b, None);
+    gemm_into(&mut z, rows, out, inp, true, x, (inp, 1), w, (out, 1));
+    z
+}
+
 /// The fused dense layer (see the module doc).
 #[derive(Debug, Clone)]
 struct DenseLayer {
@@ -229,22 +249,13 @@ impl CustomOp3 for DenseLayer {
             slice(s2, l2, "W")?,
             slice(s3, l3, "b")?,
         );
-        let mut z = Vec::with_capacity(rows * out);
-        for _ in 0..rows {
-            z.extend_from_slice(b);
-        }
-        gemm_into(&mut z, rows, out, inp, true, x, (inp, 1), w, (out, 1));
-        if let Some(m) = &self.mask {
-            if m.len() != z.len() {
-                candle_core::bail!("fused dense: mask of {} for {} values", m.len(), z.len());
-            }
-        }
+        let mut z = pre_activation(x, w, b, rows, inp);
         let pre = activate(
             &mut z,
             self.act,
             self.mask.as_deref().map(|m| &m[..]),
             self.keep_pre,
-        );
+        )?;
         if let Some(p) = pre {
             *self
                 .pre
@@ -272,18 +283,11 @@ impl CustomOp3 for DenseLayer {
         // GELU needs z = x·W + b: kept by a training forward, recomputed after an inference
         // one (a gradient taken in inference mode, e.g. a gradient check).
         let recomputed = if self.act == FusedAct::Gelu && kept.is_none() {
-            let mut z = Vec::with_capacity(rows * out);
-            with_values(b, |bv| {
-                (0..rows).for_each(|_| z.extend_from_slice(bv));
-                Ok(())
-            })?;
-            with_values(x, |xv| {
+            Some(with_values(x, |xv| {
                 with_values(w, |wv| {
-                    gemm_into(&mut z, rows, out, inp, true, xv, (inp, 1), wv, (out, 1));
-                    Ok(())
+                    with_values(b, |bv| Ok(pre_activation(xv, wv, bv, rows, inp)))
                 })
-            })?;
-            Some(z)
+            })?)
         } else {
             None
         };
@@ -342,17 +346,12 @@ impl CustomOp1 for Activate {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let mut z = slice(s, l, "input")?.to_vec();
-        if let Some(m) = &self.mask {
-            if m.len() != z.len() {
-                candle_core::bail!("fused activate: mask of {} for {} values", m.len(), z.len());
-            }
-        }
         activate(
             &mut z,
             self.act,
             self.mask.as_deref().map(|m| &m[..]),
             false,
-        );
+        )?;
         Ok((CpuStorage::F32(z), l.shape().clone()))
     }
 

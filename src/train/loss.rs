@@ -185,16 +185,11 @@ impl LossOp {
     }
 
     fn logits<'a>(&self, s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
-        let CpuStorage::F32(v) = s else {
-            candle_core::bail!("loss: logits must be f32");
-        };
-        let Some((a, b)) = l.contiguous_offsets() else {
-            candle_core::bail!("loss: logits must be contiguous");
-        };
-        if b - a != self.rows * self.k {
-            candle_core::bail!("loss: {} logits for {}×{}", b - a, self.rows, self.k);
+        let z = crate::nn::fused::slice(s, l, "loss logits")?;
+        if z.len() != self.rows * self.k {
+            candle_core::bail!("loss: {} logits for {}×{}", z.len(), self.rows, self.k);
         }
-        Ok(&v[a..b])
+        Ok(z)
     }
 }
 
@@ -230,15 +225,7 @@ impl CustomOp1 for LossOp {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        let g = grad
-            .to_device(&Device::Cpu)?
-            .to_dtype(candle_core::DType::F32)?;
-        let g = g
-            .flatten_all()?
-            .to_vec1::<f32>()?
-            .first()
-            .copied()
-            .unwrap_or(1.0);
+        let g = grad.to_dtype(candle_core::DType::F32)?.to_scalar::<f32>()?;
         let z = arg.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
         let k = self.k;
         let mut dz = vec![0f32; z.len()];

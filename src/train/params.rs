@@ -261,9 +261,6 @@ impl Ctx {
     /// Inverted dropout with drop probability `p`: in training each value is zeroed with
     /// probability `p` and the rest scaled by 1/(1-p); in inference `x` unchanged.
     pub fn dropout(&mut self, x: &Tensor, p: f32) -> candle_core::Result<Tensor> {
-        if !self.train || p <= 0.0 {
-            return Ok(x.clone());
-        }
         match self.dropout_mask(x.elem_count(), p) {
             Some(mask) => x.mul(&Tensor::from_vec(mask, x.shape(), x.device())?),
             None => Ok(x.clone()),
