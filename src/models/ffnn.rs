@@ -209,8 +209,18 @@ impl FfnnModel {
 fn dense_batch(x: &Dense, rows: &[usize], device: &Device) -> candle_core::Result<Tensor> {
     let d = x.ncols();
     let mut v: Vec<f32> = Vec::with_capacity(rows.len() * d);
-    for &i in rows {
-        v.extend(x.row(i).iter());
+    match x.as_slice() {
+        // Row-major storage (what every representation produces): one copy per row.
+        Some(all) => {
+            for &i in rows {
+                v.extend_from_slice(&all[i * d..(i + 1) * d]);
+            }
+        }
+        None => {
+            for &i in rows {
+                v.extend(x.row(i).iter());
+            }
+        }
     }
     Tensor::from_vec(v, (rows.len(), d), device)
 }

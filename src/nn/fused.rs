@@ -89,26 +89,18 @@ fn activation_grad(
     act: FusedAct,
     mask: Option<&[f32]>,
 ) -> candle_core::Result<Vec<f32>> {
+    if act == FusedAct::Relu {
+        let mut gz = vec![0.0f32; g.len()];
+        crate::nn::kernels::relu_grad(&mut gz, g, out, mask);
+        return Ok(gz);
+    }
     let mut gz = g.to_vec();
     match act {
-        FusedAct::Identity => {
+        FusedAct::Identity | FusedAct::Relu => {
             if let Some(m) = mask {
                 gz.iter_mut().zip(m).for_each(|(g, &m)| *g *= m);
             }
         }
-        // out = relu(z)·m with m ≥ 0: out > 0 exactly where z > 0 and m > 0, and there
-        // d out / dz = m.
-        FusedAct::Relu => match mask {
-            Some(m) => gz
-                .iter_mut()
-                .zip(out)
-                .zip(m)
-                .for_each(|((g, &o), &m)| *g = if o > 0.0 { *g * m } else { 0.0 }),
-            None => gz
-                .iter_mut()
-                .zip(out)
-                .for_each(|(g, &o)| *g = if o > 0.0 { *g } else { 0.0 }),
-        },
         FusedAct::Gelu => {
             let Some(z) = pre else {
                 candle_core::bail!("fused gelu: backward without a kept pre-activation");
@@ -160,13 +152,37 @@ fn gemm_into(
     k: usize,
     read_dst: bool,
     lhs: &[f32],
+    l: (usize, usize),
+    rhs: &[f32],
+    r: (usize, usize),
+) {
+    assert!(
+        dst.len() >= m * n,
+        "gemm: destination of {} for {m} × {n}",
+        dst.len()
+    );
+    // SAFETY: `dst` holds m·n initialised values.
+    unsafe { gemm_raw(dst.as_mut_ptr(), m, n, k, read_dst, lhs, l, rhs, r) }
+}
+
+/// [`gemm_into`] on a raw destination.
+///
+/// # Safety
+/// `dst` must be valid for writes of `m·n` values (and initialised when `read_dst`).
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_raw(
+    dst: *mut f32,
+    m: usize,
+    n: usize,
+    k: usize,
+    read_dst: bool,
+    lhs: &[f32],
     (lrs, lcs): (usize, usize),
     rhs: &[f32],
     (rrs, rcs): (usize, usize),
 ) {
-    debug_assert!(dst.len() >= m * n);
-    debug_assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lrs + (k - 1) * lcs);
-    debug_assert!(k == 0 || n == 0 || rhs.len() > (k - 1) * rrs + (n - 1) * rcs);
+    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lrs + (k - 1) * lcs);
+    assert!(k == 0 || n == 0 || rhs.len() > (k - 1) * rrs + (n - 1) * rcs);
     if m == 0 || n == 0 {
         return;
     }
@@ -177,13 +193,14 @@ fn gemm_into(
     } else {
         Parallelism::None
     };
-    // SAFETY: the asserts above bound every index gemm reads or writes.
+    // SAFETY: the caller gives room for m·n values; the asserts above bound every index gemm
+    // reads from lhs and rhs.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
             n as isize,
             read_dst,
@@ -201,6 +218,31 @@ fn gemm_into(
             par,
         );
     }
+}
+
+/// A new `m × n` matrix `lhs · rhs` (strides as in [`gemm_into`]), written without zeroing it
+/// first (a weight gradient is a megabyte per step).
+#[allow(clippy::too_many_arguments)]
+fn gemm_new(
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: &[f32],
+    l: (usize, usize),
+    rhs: &[f32],
+    r: (usize, usize),
+) -> Vec<f32> {
+    if m == 0 || n == 0 || k == 0 {
+        return vec![0f32; m * n];
+    }
+    let mut dst: Vec<f32> = Vec::with_capacity(m * n);
+    // SAFETY: `dst` has room for m·n values; with `read_dst = false` gemm writes each of them
+    // and reads none, so all are initialised before `set_len`.
+    unsafe {
+        gemm_raw(dst.as_mut_ptr(), m, n, k, false, lhs, l, rhs, r);
+        dst.set_len(m * n);
+    }
+    dst
 }
 
 /// `z = x · W + b` (`rows × out`): the bias rows, then one `gemm` accumulating into them.
@@ -297,10 +339,8 @@ impl CustomOp3 for DenseLayer {
             with_values(res, |o| activation_grad(g, o, pre, self.act, mask))
         })?;
         // dW = xᵀ · gz (in × out).
-        let mut dw = vec![0f32; inp * out];
-        with_values(x, |xv| {
-            gemm_into(&mut dw, inp, out, rows, false, xv, (1, inp), &gz, (out, 1));
-            Ok(())
+        let dw = with_values(x, |xv| {
+            Ok(gemm_new(inp, out, rows, xv, (1, inp), &gz, (out, 1)))
         })?;
         // db = Σ_rows gz.
         let mut db = vec![0f32; out];
@@ -309,10 +349,8 @@ impl CustomOp3 for DenseLayer {
         }
         // dx = gz · Wᵀ (rows × in), only when the input is not data.
         let dx = if self.input_grad {
-            let mut dx = vec![0f32; rows * inp];
-            with_values(w, |wv| {
-                gemm_into(&mut dx, rows, inp, out, false, &gz, (out, 1), wv, (1, out));
-                Ok(())
+            let dx = with_values(w, |wv| {
+                Ok(gemm_new(rows, inp, out, &gz, (out, 1), wv, (1, out)))
             })?;
             Some(Tensor::from_vec(dx, (rows, inp), dev)?)
         } else {

@@ -226,17 +226,47 @@ multiversion! {
 
 multiversion! {
     /// One AdamW step in place (PyTorch's update; the training loop's optimiser), `h` =
-    /// `[lr / (1 − β₁ᵗ), β₁, β₂, ε, 1 − lr·λ, √(1 − β₂ᵗ), gradient scale]`. Element-wise and
-    /// without FMA contraction, so every variant gives the same bits.
+    /// `[lr / (1 − β₁ᵗ), β₁, β₂, ε, 1 − lr·λ, 1 / √(1 − β₂ᵗ), gradient scale]`. Element-wise
+    /// and without FMA contraction, so every variant gives the same bits; one square root and
+    /// one division per value (the bias correction is a multiplication), which bound its speed.
     pub fn adamw_update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], h: [f32; 7]) {
-        let [step, b1, b2, eps, decay, bc2_sqrt, scale] = h;
+        let [step, b1, b2, eps, decay, inv_bc2_sqrt, scale] = h;
         for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             let g = g * scale;
             *w *= decay;
             *m = b1 * *m + (1.0 - b1) * g;
             *v = b2 * *v + (1.0 - b2) * g * g;
-            let denom = v.sqrt() / bc2_sqrt + eps;
+            let denom = v.sqrt() * inv_bc2_sqrt + eps;
             *w -= step * *m / denom;
+        }
+    }
+}
+
+multiversion! {
+    /// A dropout mask from 16-bit draws: `dst = 0` where the draw is below `threshold`, else
+    /// `keep`.
+    pub fn dropout_mask(dst: &mut [f32], draws: &[u16], threshold: u16, keep: f32) {
+        for (d, &r) in dst.iter_mut().zip(draws) {
+            *d = if r < threshold { 0.0 } else { keep };
+        }
+    }
+}
+
+multiversion! {
+    /// ReLU's backward through a dropout mask: `dst = g·m` where `out > 0`, else 0 (`m` = 1
+    /// without a mask; `out = relu(z)·m` with `m ≥ 0`, so `out > 0` exactly where z and m are).
+    pub fn relu_grad(dst: &mut [f32], g: &[f32], out: &[f32], mask: Option<&[f32]>) {
+        match mask {
+            Some(m) => {
+                for (((d, &g), &o), &m) in dst.iter_mut().zip(g).zip(out).zip(m) {
+                    *d = if o > 0.0 { g * m } else { 0.0 };
+                }
+            }
+            None => {
+                for ((d, &g), &o) in dst.iter_mut().zip(g).zip(out) {
+                    *d = if o > 0.0 { g } else { 0.0 };
+                }
+            }
         }
     }
 }
@@ -367,5 +397,25 @@ mod tests {
         let mut filled = vec![0.0; 2 * w];
         fill_bias(&mut filled, &beta, Some(&x[..2 * w]));
         assert_eq!(filled[w + 3], beta[3] + x[w + 3]);
+        // ReLU's backward, with and without a mask, against the plain rule.
+        let m: Vec<f32> = (0..3 * w).map(|i| (i % 3) as f32).collect();
+        let gr: Vec<f32> = x.iter().map(|v| v * 1.5 + 0.25).collect();
+        let mut d = vec![f32::NAN; 3 * w];
+        relu_grad(&mut d, &gr, &x, Some(&m));
+        for i in 0..3 * w {
+            assert_eq!(d[i], if x[i] > 0.0 { gr[i] * m[i] } else { 0.0 });
+        }
+        relu_grad(&mut d, &gr, &x, None);
+        for i in 0..3 * w {
+            assert_eq!(d[i], if x[i] > 0.0 { gr[i] } else { 0.0 });
+        }
+        // Dropout from 16-bit draws: the boundary draw is kept.
+        let draws: Vec<u16> = (0..3 * w).map(|i| (i * 1811 % 65_536) as u16).collect();
+        let mut mask = vec![f32::NAN; 3 * w];
+        dropout_mask(&mut mask, &draws, draws[5], 2.0);
+        for i in 0..3 * w {
+            assert_eq!(mask[i], if draws[i] < draws[5] { 0.0 } else { 2.0 });
+        }
+        assert_eq!(mask[5], 2.0);
     }
 }

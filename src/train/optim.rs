@@ -72,7 +72,7 @@ struct Hyper {
     eps: f32,
     decay: f32,
     bc1: f32,
-    bc2_sqrt: f32,
+    inv_bc2_sqrt: f32,
     scale: f32,
 }
 
@@ -85,7 +85,7 @@ impl Hyper {
             self.b2,
             self.eps,
             self.decay,
-            self.bc2_sqrt,
+            self.inv_bc2_sqrt,
             self.scale,
         ];
         crate::nn::kernels::adamw_update(w, g, m, v, h);
@@ -189,7 +189,7 @@ impl AdamW {
             eps: self.eps as f32,
             decay: (1.0 - lr * self.weight_decay) as f32,
             bc1: (1.0 - b1.powi(t)) as f32,
-            bc2_sqrt: (1.0 - b2.powi(t)).sqrt() as f32,
+            inv_bc2_sqrt: (1.0 / (1.0 - b2.powi(t)).sqrt()) as f32,
             scale,
         };
         for (name, var) in params.iter() {
