@@ -56,6 +56,9 @@ def main():
     ap.add_argument("--kernel", default="rust")
     args = ap.parse_args()
 
+    # The kernel inherits it: MLflow runs logged from the notebook name it as their source
+    # (Jupyter Server sets JPY_SESSION_NAME for the same purpose; nbclient does not).
+    os.environ["GENRE_NOTEBOOK"] = os.path.basename(args.notebook)
     nb = nbformat.read(args.notebook, as_version=4)
     workdir = os.path.dirname(os.path.abspath(args.notebook))
     client = NotebookClient(

@@ -340,13 +340,33 @@ fn fit_and_evaluate_log_their_runs_to_mlflow() {
     let mut steps: Vec<i64> = tuning.iter().map(|m| m.step).collect();
     steps.sort();
     assert_eq!(steps, vec![0, 1, 2, 3]);
-    let files = client
-        .list_artifacts(&fit.info.run_id, Some("model"))
+    // The training data as the run's input, the model directory as its logged model.
+    let fit = client.get_run(&fit.info.run_id).unwrap();
+    let input = &fit.inputs.dataset_inputs;
+    assert_eq!(input.len(), 1, "{input:?}");
+    assert_eq!(input[0].context(), Some("training"));
+    assert_eq!(input[0].dataset.name, "train_data.txt");
+    assert_eq!(fit.outputs.model_outputs.len(), 1, "{:?}", fit.outputs);
+    let logged = client
+        .get_logged_model(&fit.outputs.model_outputs[0].model_id)
         .unwrap();
+    assert_eq!(logged.info.name, "tfidf-linear");
+    assert_eq!(logged.info.status, genre_nlp::track::LOGGED_MODEL_READY);
+    assert!(logged
+        .data
+        .params
+        .iter()
+        .any(|p| p.key == "head" && p.value == "svm"));
+    assert!(logged
+        .data
+        .metrics
+        .iter()
+        .any(|m| m.key == "best.val_macro_f1"));
+    let files = client.list_artifacts(&logged.info.model_id, None).unwrap();
     let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
     assert!(names.iter().any(|p| p.ends_with("linear.bin")), "{names:?}");
     let bin = client
-        .download_artifact(&fit.info.run_id, "model/linear.bin")
+        .download_artifact(&logged.info.model_id, "linear.bin")
         .unwrap();
     assert_eq!(bin, std::fs::read(model.join("linear.bin")).unwrap());
 
@@ -359,6 +379,13 @@ fn fit_and_evaluate_log_their_runs_to_mlflow() {
         .find(|m| m.key == "test.accuracy")
         .expect("test.accuracy logged");
     assert!(acc.value > 0.45);
+    let ev_run = client.get_run(&ev.info.run_id).unwrap();
+    assert_eq!(
+        ev_run.inputs.dataset_inputs[0].context(),
+        Some("evaluation"),
+        "{:?}",
+        ev_run.inputs
+    );
     let files = client
         .list_artifacts(&ev.info.run_id, Some("evaluation"))
         .unwrap();
@@ -487,8 +514,18 @@ fn two_fits_with_the_server_down_are_delivered_by_sync() {
             .get_metric_history(&run.info.run_id, "tuning.val_macro_f1")
             .unwrap();
         assert_eq!(tuning.len(), 4, "one point per C of the default grid");
+        // The model queued offline: created on replay, its files uploaded, linked to the run.
+        let outputs = client
+            .get_run(&run.info.run_id)
+            .unwrap()
+            .outputs
+            .model_outputs;
+        assert_eq!(outputs.len(), 1, "{outputs:?}");
+        let logged = client.get_logged_model(&outputs[0].model_id).unwrap();
+        assert_eq!(logged.info.status, genre_nlp::track::LOGGED_MODEL_READY);
+        assert_eq!(logged.info.source_run_id, run.info.run_id);
         let bin = client
-            .download_artifact(&run.info.run_id, "model/linear.bin")
+            .download_artifact(&logged.info.model_id, "linear.bin")
             .unwrap();
         let local = dir.path().join(format!("m{seed}/linear.bin"));
         assert_eq!(bin, std::fs::read(local).unwrap(), "run of seed {seed}");

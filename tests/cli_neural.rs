@@ -302,9 +302,19 @@ fn neural_fit_logs_epochs_to_mlflow() {
         .metrics
         .iter()
         .any(|m| m.key == "best.val_macro_f1"));
-    let files = client
-        .list_artifacts(&fit.info.run_id, Some("model"))
+    let fit = client.get_run(&fit.info.run_id).unwrap();
+    assert_eq!(fit.inputs.dataset_inputs[0].context(), Some("training"));
+    let logged = client
+        .get_logged_model(&fit.outputs.model_outputs[0].model_id)
         .unwrap();
+    assert_eq!(logged.info.model_type, "genre-nlp/tfidf-svd-ffnn");
+    assert_eq!(logged.info.status, genre_nlp::track::LOGGED_MODEL_READY);
+    assert!(logged
+        .data
+        .metrics
+        .iter()
+        .any(|m| m.key == "best.val_macro_f1"));
+    let files = client.list_artifacts(&logged.info.model_id, None).unwrap();
     assert!(
         files.iter().any(|f| f.path.ends_with("model.safetensors")),
         "{files:?}"

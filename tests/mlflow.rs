@@ -714,3 +714,188 @@ fn fault_soak_every_point_exactly_once() {
         t_start.elapsed().as_secs_f64()
     );
 }
+
+/// A Kaggle-format file of three real-looking rows, loaded.
+fn tiny_dataset(dir: &Path) -> genre_nlp::data::Dataset {
+    let path = dir.join("train_data.txt");
+    std::fs::write(
+        &path,
+        "1 ::: Night Shift (2001) ::: drama ::: A nurse works nights.\n\
+         2 ::: Space Cops (1999) ::: sci-fi ::: Police on Mars.\n\
+         3 ::: Laugh Track (2010) ::: comedy ::: A sitcom goes wrong.\n",
+    )
+    .unwrap();
+    genre_nlp::data::Dataset::kaggle(&path).unwrap()
+}
+
+#[test]
+#[ignore = "needs scripts/setup (mlflow server)"]
+fn datasets_logged_models_descriptions_and_the_experiment_kind_as_mlflow_3_shows_them() {
+    use genre_nlp::track::{dataset_input, EXPERIMENT_KIND, EXPERIMENT_KIND_TAG};
+    let mut server = MlflowServer::start();
+    let work = tempfile::tempdir().unwrap();
+    let outbox = work.path().join("mlflow-outbox");
+    let ds = tiny_dataset(work.path());
+    let model_dir = work.path().join("model");
+    std::fs::create_dir_all(model_dir.join("weights")).unwrap();
+    let weights = pseudo_random_bytes(70_000, 3);
+    std::fs::write(model_dir.join("weights/w.bin"), &weights).unwrap();
+    std::fs::write(
+        model_dir.join("model.json"),
+        b"{\"pipeline\": \"tfidf-linear\"}",
+    )
+    .unwrap();
+    let reader = Mlflow::new(MlflowConfig::new(&server.uri()).unwrap().outbox_dir(None)).unwrap();
+
+    // An experiment made by the tracker, and one made elsewhere without a kind: both end up
+    // in the model-training view.
+    let t = MlflowTracker::new(client(&server.uri(), &outbox), "kind-new").unwrap();
+    let e = reader.get_experiment(t.experiment_id()).unwrap();
+    let kind = |e: &genre_nlp::track::Experiment| {
+        e.tags
+            .iter()
+            .find(|t| t.key == EXPERIMENT_KIND_TAG)
+            .map(|t| t.value.clone())
+    };
+    assert_eq!(kind(&e).as_deref(), Some(EXPERIMENT_KIND));
+    let other = reader.create_experiment("kind-elsewhere", &[]).unwrap();
+    drop(t);
+    let mut t = MlflowTracker::new(client(&server.uri(), &outbox), "kind-elsewhere").unwrap();
+    assert_eq!(t.experiment_id(), other);
+    assert_eq!(
+        kind(&reader.get_experiment(&other).unwrap()).as_deref(),
+        Some(EXPERIMENT_KIND)
+    );
+
+    let run = t.start_run("fit tfidf-linear").unwrap();
+    t.set_description("## tfidf-linear\nTrained on `train_data.txt`.")
+        .unwrap();
+    t.log_dataset(&dataset_input(&ds, "train_data.txt", "training"))
+        .unwrap();
+    let params = vec![("head".to_string(), "svm".to_string())];
+    let model = t
+        .log_model(
+            "tfidf-linear",
+            &model_dir,
+            "genre-nlp/tfidf-linear",
+            &params,
+            &[("val_macro_f1", 0.3125)],
+        )
+        .unwrap()
+        .expect("a logged model id");
+    t.end_run(RunStatus::Finished).unwrap();
+
+    let r = reader.get_run(&run).unwrap();
+    assert_eq!(
+        r.tag("mlflow.note.content"),
+        Some("## tfidf-linear\nTrained on `train_data.txt`.")
+    );
+    assert_eq!(r.tag("mlflow.source.type"), Some("LOCAL"));
+    let inputs = &r.inputs.dataset_inputs;
+    assert_eq!(inputs.len(), 1, "{inputs:?}");
+    let d = &inputs[0];
+    assert_eq!(d.context(), Some("training"));
+    assert_eq!(d.dataset.name, "train_data.txt");
+    assert_eq!(d.dataset.digest, ds.sha256()[..32]);
+    assert_eq!(d.dataset.source_type, "local");
+    assert!(
+        d.dataset.source.contains("train_data.txt"),
+        "{}",
+        d.dataset.source
+    );
+    let profile: serde_json::Value = serde_json::from_str(&d.dataset.profile).unwrap();
+    assert_eq!(profile["num_rows"], 3);
+    assert_eq!(profile["num_genres"], 3);
+    assert_eq!(profile["sha256"], ds.sha256());
+    assert!(
+        d.dataset.schema.contains("\"plot\""),
+        "{}",
+        d.dataset.schema
+    );
+    assert_eq!(r.outputs.model_outputs.len(), 1, "{:?}", r.outputs);
+    assert_eq!(r.outputs.model_outputs[0].model_id, model);
+    // The linked metric is on the run too.
+    assert_eq!(
+        reader.get_metric_history(&run, "val_macro_f1").unwrap()[0].value,
+        0.3125
+    );
+
+    let m = reader.get_logged_model(&model).unwrap();
+    assert_eq!(m.info.name, "tfidf-linear");
+    assert_eq!(m.info.status, genre_nlp::track::LOGGED_MODEL_READY);
+    assert_eq!(m.info.source_run_id, run);
+    assert_eq!(m.info.model_type, "genre-nlp/tfidf-linear");
+    assert!(m
+        .data
+        .params
+        .iter()
+        .any(|p| p.key == "head" && p.value == "svm"));
+    assert!(
+        m.data
+            .metrics
+            .iter()
+            .any(|p| p.key == "val_macro_f1" && p.value == 0.3125),
+        "{:?}",
+        m.data.metrics
+    );
+    let files: Vec<String> = reader
+        .list_artifacts(&model, None)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert!(files.contains(&"model.json".to_string()), "{files:?}");
+    assert_eq!(
+        reader.download_artifact(&model, "weights/w.bin").unwrap(),
+        weights
+    );
+
+    // While the server is down the same calls queue, placeholders included, and the replay
+    // creates the model, uploads its files, finalises it and links it to the run.
+    server.kill();
+    let run2 = t.start_run("fit offline").unwrap();
+    t.log_dataset(&dataset_input(&ds, "train_data.txt", "training"))
+        .unwrap();
+    let queued = t
+        .log_model(
+            "offline-model",
+            &model_dir,
+            "genre-nlp/x",
+            &params,
+            &[("val_macro_f1", 0.5)],
+        )
+        .unwrap()
+        .unwrap();
+    assert!(queued.starts_with("local-model-"), "{queued}");
+    t.end_run(RunStatus::Finished).unwrap();
+    server.restart();
+    let report = t.sync().unwrap();
+    assert_eq!(report.remaining, 0, "{report}");
+    assert!(report.rejected.is_empty(), "{report}");
+    let runs = reader.search_runs(&[other.as_str()], "", 10).unwrap();
+    let r2 = runs
+        .iter()
+        .find(|r| r.info.run_name == "fit offline")
+        .expect("the offline run");
+    assert_ne!(r2.info.run_id, run2);
+    let r2 = reader.get_run(&r2.info.run_id).unwrap();
+    assert_eq!(r2.inputs.dataset_inputs.len(), 1);
+    assert_eq!(r2.outputs.model_outputs.len(), 1);
+    let m2 = reader
+        .get_logged_model(&r2.outputs.model_outputs[0].model_id)
+        .unwrap();
+    assert_eq!(m2.info.name, "offline-model");
+    assert_eq!(m2.info.status, genre_nlp::track::LOGGED_MODEL_READY);
+    assert_eq!(m2.info.source_run_id, r2.info.run_id);
+    assert!(m2
+        .data
+        .metrics
+        .iter()
+        .any(|p| p.key == "val_macro_f1" && p.value == 0.5));
+    assert_eq!(
+        reader
+            .download_artifact(&m2.info.model_id, "weights/w.bin")
+            .unwrap(),
+        weights
+    );
+}

@@ -95,6 +95,16 @@ fn main_notebook_runs_and_shows_the_genre_table() {
         .expect("data-and-split run");
     assert_eq!(run.param("data.rows"), Some("2110"));
     assert_eq!(run.param("split.seed"), Some("42"));
+    // What the MLflow UI shows as the run's source, and the experiment's view.
+    assert_eq!(run.tag("mlflow.source.type"), Some("NOTEBOOK"));
+    assert_eq!(run.tag("mlflow.source.name"), Some("notebook.ipynb"));
+    assert!(
+        exp.tags
+            .iter()
+            .any(|t| t.key == "mlflow.experimentKind" && t.value == "custom_model_development"),
+        "{:?}",
+        exp.tags
+    );
     assert_eq!(run.param("text.fields"), Some("TitlePlot"));
     let files = client
         .list_artifacts(&run.info.run_id, Some("split"))

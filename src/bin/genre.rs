@@ -406,6 +406,13 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+/// A data file's name for MLflow's dataset list (`train_data.txt`).
+fn file_label(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
 fn csv_err(path: &Path, e: csv::Error) -> Error {
     Error::io(path, std::io::Error::other(e.to_string()))
 }
@@ -476,7 +483,12 @@ fn fit(
             0,
         )?;
         model.save(out)?;
-        t.log_artifact(out, "model")?;
+        let best = r.tuning.iter().find(|t| t.0 == r.chosen_c);
+        let metrics: Vec<(&str, f64)> = best
+            .map(|(_, f1, acc)| vec![("best.val_macro_f1", *f1), ("best.val_accuracy", *acc)])
+            .unwrap_or_default();
+        let kind = format!("genre-nlp/{pipeline}");
+        t.log_model(pipeline, out, &kind, &cfg.params(), &metrics)?;
         println!(
             "trained {pipeline} on {} rows ({} features, C = {}) in {:.1} s -> {}",
             r.train_rows,
@@ -534,6 +546,11 @@ fn log_fit_params(
     t.set_tag("genre.command", "fit")?;
     t.log_param("data.train", &train.display().to_string())?;
     t.log_param("data.rows", &ds.len().to_string())?;
+    t.log_dataset(&genre_nlp::track::dataset_input(
+        ds,
+        &file_label(train),
+        "training",
+    ))?;
     for (k, v) in params {
         t.log_param(k, v)?;
     }
@@ -581,12 +598,21 @@ fn fit_composed(
         ];
         if let Some(b) = &best {
             finals.push(("best_epoch", b.epoch as f64));
-            finals.push(("best.val_macro_f1", b.val_macro_f1));
-            finals.push(("best.val_accuracy", b.val_accuracy));
         }
         t.log_metrics(&finals, 0)?;
         model.save(out)?;
-        t.log_artifact(out, "model")?;
+        // The kept epoch's scores, on the run and on its logged model.
+        let metrics: Vec<(&str, f64)> = best
+            .as_ref()
+            .map(|b| {
+                vec![
+                    ("best.val_macro_f1", b.val_macro_f1),
+                    ("best.val_accuracy", b.val_accuracy),
+                ]
+            })
+            .unwrap_or_default();
+        let kind = format!("genre-nlp/{pipeline}");
+        t.log_model(pipeline, out, &kind, &cfg.params(), &metrics)?;
         let how = match (&best, r.tuning.iter().max_by(|a, b| a.1.total_cmp(&b.1))) {
             (Some(b), _) => format!(
                 "best epoch {} of {}, validation macro-F1 {:.4}",
@@ -633,6 +659,11 @@ fn evaluate(
         t.log_param("model.dir", &model_dir.display().to_string())?;
         t.log_param("data.input", &input.display().to_string())?;
         t.log_param("data.rows", &ds.len().to_string())?;
+        t.log_dataset(&genre_nlp::track::dataset_input(
+            &ds,
+            &file_label(input),
+            "evaluation",
+        ))?;
         for (k, v) in model.params() {
             t.log_param(&k, &v)?;
         }

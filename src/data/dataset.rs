@@ -288,6 +288,12 @@ impl Dataset {
         !self.is_empty() && self.genres.iter().all(Option::is_some)
     }
 
+    /// SHA-256 (hex) of the rows in order: ids, titles, genres and plots. Two datasets with
+    /// the same rows have the same hash wherever they were read from.
+    pub fn sha256(&self) -> String {
+        super::split::content_hash(self)
+    }
+
     /// Row ids, in row order.
     pub fn ids(&self) -> Vec<u64> {
         self.ids.clone()

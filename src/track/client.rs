@@ -5,8 +5,8 @@
 use super::config::{Auth, MlflowConfig};
 use super::outbox::{is_placeholder, Op, Outbox, OutboxStatus, Outcome};
 use super::types::{
-    now_ms, validate_batch, validate_key, Batch, Experiment, FileInfo, Metric, Param, Run,
-    RunStatus, Tag,
+    now_ms, validate_batch, validate_key, Batch, DatasetInput, Experiment, FileInfo, LoggedModel,
+    Metric, ModelOutput, Param, Run, RunStatus, Tag,
 };
 use crate::error::{Error, Result};
 use rand::{Rng, SeedableRng};
@@ -864,6 +864,103 @@ impl Mlflow {
         )
     }
 
+    // ---------------------------------------------------------------- inputs, models
+
+    /// Records datasets the run used (`runs/log-inputs`; queued when offline).
+    pub fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<()> {
+        for d in datasets {
+            let ds = &d.dataset;
+            if ds.name.is_empty() || ds.name.chars().count() > 500 {
+                return Err(Error::Tracking(format!(
+                    "dataset name {:?}: 1 to 500 characters",
+                    ds.name
+                )));
+            }
+            if ds.digest.is_empty() || ds.digest.chars().count() > 36 {
+                return Err(Error::Tracking(format!(
+                    "dataset {:?}: digest {:?} must be 1 to 36 characters",
+                    ds.name, ds.digest
+                )));
+            }
+        }
+        self.write(Op::LogInputs {
+            run_id: run_id.to_string(),
+            datasets: datasets.to_vec(),
+        })
+    }
+
+    /// Creates an MLflow 3 logged model named `name` in the experiment, produced by
+    /// `source_run_id`; returns its id (a `local-model-…` placeholder when queued offline).
+    /// Upload its files with [`Mlflow::log_artifacts`] on that id, then
+    /// [`Mlflow::finalize_logged_model`].
+    pub fn create_logged_model(
+        &self,
+        experiment_id: &str,
+        name: &str,
+        source_run_id: Option<&str>,
+        model_type: &str,
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<String> {
+        for t in tags {
+            validate_key("logged model tag", &t.key)?;
+        }
+        for p in params {
+            validate_key("logged model param", &p.key)?;
+        }
+        let op = Op::CreateLoggedModel {
+            local_id: format!("local-model-{}", random_hex(&self.rng)),
+            experiment_id: experiment_id.to_string(),
+            name: name.to_string(),
+            source_run_id: source_run_id.map(str::to_string),
+            model_type: model_type.to_string(),
+            params: params.to_vec(),
+            tags: tags.to_vec(),
+        };
+        match self.write_with_result(op)? {
+            Written::Done(Some(id)) => Ok(id),
+            Written::Done(None) => Err(Error::Tracking("logged-models returned no id".into())),
+            Written::Queued(Op::CreateLoggedModel { local_id, .. }) => Ok(local_id),
+            Written::Queued(_) => Err(Error::Tracking("queued the wrong operation".into())),
+        }
+    }
+
+    /// Sets a logged model's final status ([`super::LOGGED_MODEL_READY`] once its files are
+    /// uploaded; queued when offline).
+    pub fn finalize_logged_model(&self, model_id: &str, status: &str) -> Result<()> {
+        self.write(Op::FinalizeLoggedModel {
+            model_id: model_id.to_string(),
+            status: status.to_string(),
+        })
+    }
+
+    /// Records that the run produced `model_id` at `step` (`runs/outputs`; queued offline).
+    pub fn log_outputs(&self, run_id: &str, model_id: &str, step: i64) -> Result<()> {
+        self.write(Op::LogOutputs {
+            run_id: run_id.to_string(),
+            models: vec![ModelOutput {
+                model_id: model_id.to_string(),
+                step,
+            }],
+        })
+    }
+
+    /// The logged model `model_id` (a placeholder is resolved once its creation was replayed).
+    pub fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
+        let id = self.resolve(model_id)?;
+        #[derive(Deserialize)]
+        struct R {
+            model: LoggedModel,
+        }
+        let path = format!("{API}/logged-models/{}", encode_path(&id));
+        let bytes = self
+            .request(Method::GET, &path, &[], Body::None)
+            .map_err(Failure::into_error)?;
+        decode::<R>("logged-models", &bytes)
+            .map(|r| r.model)
+            .map_err(Failure::into_error)
+    }
+
     /// Sends one chunk; `dedupe` drops points the server already has (after an ambiguous
     /// failure, and always on replay).
     fn send_batch(
@@ -954,12 +1051,27 @@ impl Mlflow {
         {
             return Ok(r);
         }
-        #[derive(Deserialize)]
-        struct R {
-            run: Run,
-        }
-        let r: R = self.get_json("runs/get", &[("run_id", run_id)])?;
-        let root = proxy_root(&r.run.info.artifact_uri)?;
+        let uri = if run_id.starts_with("m-") {
+            // A logged model's files go under its own root.
+            #[derive(Deserialize)]
+            struct R {
+                model: LoggedModel,
+            }
+            let path = format!("{API}/logged-models/{}", encode_path(run_id));
+            let bytes = self.request(Method::GET, &path, &[], Body::None)?;
+            decode::<R>("logged-models", &bytes)?
+                .model
+                .info
+                .artifact_uri
+        } else {
+            #[derive(Deserialize)]
+            struct R {
+                run: Run,
+            }
+            let r: R = self.get_json("runs/get", &[("run_id", run_id)])?;
+            r.run.info.artifact_uri
+        };
+        let root = proxy_root(&uri)?;
         if let Ok(mut m) = self.artifact_roots.lock() {
             m.insert(run_id.to_string(), root.clone());
         }
@@ -1316,7 +1428,21 @@ impl Mlflow {
             }
             Op::LogBatch { run_id, batch } => {
                 let id = self.map_run(run_id)?;
-                self.send_batch(&id, batch, replay, seen, report)?;
+                if batch
+                    .metrics
+                    .iter()
+                    .any(|m| m.model_id.as_deref().is_some_and(is_placeholder))
+                {
+                    let mut batch = batch.clone();
+                    for m in batch.metrics.iter_mut() {
+                        if let Some(mid) = &m.model_id {
+                            m.model_id = Some(self.map_run(mid)?);
+                        }
+                    }
+                    self.send_batch(&id, &batch, replay, seen, report)?;
+                } else {
+                    self.send_batch(&id, batch, replay, seen, report)?;
+                }
                 Ok(None)
             }
             Op::UpdateRun {
@@ -1341,6 +1467,76 @@ impl Mlflow {
                         "key": tag.key,
                         "value": tag.value,
                     }),
+                )?;
+                Ok(None)
+            }
+            Op::LogInputs { run_id, datasets } => {
+                let id = self.map_run(run_id)?;
+                self.post_json::<Value>(
+                    "runs/log-inputs",
+                    &json!({ "run_id": id, "datasets": datasets }),
+                )?;
+                Ok(None)
+            }
+            Op::CreateLoggedModel {
+                local_id,
+                experiment_id,
+                name,
+                source_run_id,
+                model_type,
+                params,
+                tags,
+            } => {
+                let experiment_id = self.map_run(experiment_id)?;
+                let mut body = json!({
+                    "experiment_id": experiment_id,
+                    "name": name,
+                    "model_type": model_type,
+                    "params": params,
+                    "tags": tags,
+                });
+                if let Some(r) = source_run_id {
+                    body["source_run_id"] = json!(self.map_run(r)?);
+                }
+                #[derive(Deserialize)]
+                struct R {
+                    model: LoggedModel,
+                }
+                // Not idempotent on the server: a replay after a lost answer makes a second
+                // (PENDING) model, which the UI lists apart from the READY one.
+                let m = self.post_json::<R>("logged-models", &body)?.model.info;
+                if let Ok(root) = proxy_root(&m.artifact_uri) {
+                    if let Ok(mut roots) = self.artifact_roots.lock() {
+                        roots.insert(m.model_id.clone(), root);
+                    }
+                }
+                if let Ok(mut map) = self.run_map.lock() {
+                    map.insert(local_id.clone(), m.model_id.clone());
+                }
+                Ok(Some(m.model_id))
+            }
+            Op::FinalizeLoggedModel { model_id, status } => {
+                let id = self.map_run(model_id)?;
+                let body = serde_json::to_vec(&json!({ "model_id": id, "status": status }))
+                    .map_err(|e| Failure::Local(e.into()))?;
+                let path = format!("{API}/logged-models/{}", encode_path(&id));
+                self.request(Method::PATCH, &path, &[], Body::Json(body))?;
+                Ok(None)
+            }
+            Op::LogOutputs { run_id, models } => {
+                let id = self.map_run(run_id)?;
+                let models = models
+                    .iter()
+                    .map(|m| {
+                        Ok(ModelOutput {
+                            model_id: self.map_run(&m.model_id)?,
+                            step: m.step,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, Failure>>()?;
+                self.post_json::<Value>(
+                    "runs/outputs",
+                    &json!({ "run_id": id, "models": models }),
                 )?;
                 Ok(None)
             }

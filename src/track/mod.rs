@@ -30,7 +30,13 @@ pub mod types;
 pub use client::{Mlflow, SyncReport};
 pub use config::{Auth, MlflowConfig, NonFinite, RetryPolicy, Secret, DEFAULT_OUTBOX_DIR};
 pub use outbox::{Outbox, OutboxStatus};
-pub use tracker::{from_env, MlflowTracker, NoopTracker, Tracker};
+pub use tracker::{
+    dataset_input, from_env, run_source, run_user, MlflowTracker, NoopTracker, Tracker,
+    EXPERIMENT_KIND, EXPERIMENT_KIND_TAG,
+};
 pub use types::{
-    validate_key, Batch, Experiment, FileInfo, Metric, Param, Run, RunData, RunInfo, RunStatus, Tag,
+    validate_key, Batch, DatasetInfo, DatasetInput, Experiment, FileInfo, LoggedModel,
+    LoggedModelData, LoggedModelInfo, Metric, ModelOutput, Param, Run, RunData, RunInfo, RunInputs,
+    RunOutputs, RunStatus, Tag, DATASET_CONTEXT_TAG, LOGGED_MODEL_READY,
+    LOGGED_MODEL_UPLOAD_FAILED,
 };

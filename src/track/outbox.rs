@@ -16,7 +16,7 @@
 //! (compaction, under the exclusive lock: an entry appended meanwhile by another writer keeps
 //! them).
 
-use super::types::{now_ms, Batch, RunStatus, Tag};
+use super::types::{now_ms, Batch, DatasetInput, ModelOutput, Param, RunStatus, Tag};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -75,7 +75,47 @@ pub enum Op {
         /// Tag.
         tag: Tag,
     },
-    /// An artifact file upload; the bytes wait in `blobs/<blob>`.
+    /// `runs/log-inputs`: datasets the run used.
+    LogInputs {
+        /// Run id (or placeholder).
+        run_id: String,
+        /// The datasets.
+        datasets: Vec<DatasetInput>,
+    },
+    /// An MLflow 3 logged model created while offline or online; `local_id`
+    /// (`local-model-…`) stands for its id until replay.
+    CreateLoggedModel {
+        /// Placeholder id used by later entries.
+        local_id: String,
+        /// Experiment.
+        experiment_id: String,
+        /// Model name.
+        name: String,
+        /// The run that produced it (or placeholder).
+        source_run_id: Option<String>,
+        /// Free-form model type.
+        model_type: String,
+        /// Params.
+        params: Vec<Param>,
+        /// Tags.
+        tags: Vec<Tag>,
+    },
+    /// `PATCH logged-models/<id>`: the model's final status.
+    FinalizeLoggedModel {
+        /// Model id (or placeholder).
+        model_id: String,
+        /// `LOGGED_MODEL_READY` or `LOGGED_MODEL_UPLOAD_FAILED`.
+        status: String,
+    },
+    /// `runs/outputs`: models the run produced.
+    LogOutputs {
+        /// Run id (or placeholder).
+        run_id: String,
+        /// Models (ids or placeholders) and steps.
+        models: Vec<ModelOutput>,
+    },
+    /// An artifact file upload (into a run's, or a logged model's, artifact root); the bytes
+    /// wait in `blobs/<blob>`.
     UploadArtifact {
         /// Run id (or placeholder).
         run_id: String,
@@ -88,8 +128,9 @@ pub enum Op {
 
 impl Op {
     /// The ids that must exist on the server before this entry can be sent: the run written
-    /// to; for [`Op::CreateRun`] its experiment and its parent (`mlflow.parentRunId`); for
-    /// [`Op::SetExperimentTag`] its experiment.
+    /// to (and the logged models its metrics or outputs name); for [`Op::CreateRun`] its
+    /// experiment and its parent (`mlflow.parentRunId`); for [`Op::SetExperimentTag`] its
+    /// experiment; for a logged model, its experiment and source run.
     pub fn depends_on(&self) -> Vec<&str> {
         match self {
             Op::CreateExperiment { .. } => Vec::new(),
@@ -105,6 +146,20 @@ impl Op {
                 )
                 .collect(),
             Op::SetExperimentTag { experiment_id, .. } => vec![experiment_id.as_str()],
+            Op::CreateLoggedModel {
+                experiment_id,
+                source_run_id,
+                ..
+            } => std::iter::once(experiment_id.as_str())
+                .chain(source_run_id.as_deref())
+                .collect(),
+            Op::FinalizeLoggedModel { model_id, .. } => vec![model_id.as_str()],
+            Op::LogBatch { run_id, batch } => std::iter::once(run_id.as_str())
+                .chain(batch.metrics.iter().filter_map(|m| m.model_id.as_deref()))
+                .collect(),
+            Op::LogOutputs { run_id, models } => std::iter::once(run_id.as_str())
+                .chain(models.iter().map(|m| m.model_id.as_str()))
+                .collect(),
             other => other.run_id().into_iter().collect(),
         }
     }
@@ -115,8 +170,13 @@ impl Op {
             Op::CreateRun { local_id, .. } => Some(local_id),
             Op::LogBatch { run_id, .. }
             | Op::UpdateRun { run_id, .. }
+            | Op::LogInputs { run_id, .. }
+            | Op::LogOutputs { run_id, .. }
             | Op::UploadArtifact { run_id, .. } => Some(run_id),
-            Op::SetExperimentTag { .. } | Op::CreateExperiment { .. } => None,
+            Op::CreateLoggedModel { source_run_id, .. } => source_run_id.as_deref(),
+            Op::SetExperimentTag { .. }
+            | Op::CreateExperiment { .. }
+            | Op::FinalizeLoggedModel { .. } => None,
         }
     }
 }
@@ -151,7 +211,8 @@ pub struct Outcome {
     pub id: String,
     /// `true`: the server took it; `false`: the server refused it (4xx), see `error`.
     pub delivered: bool,
-    /// For a delivered [`Op::CreateRun`]: the server's run id.
+    /// For a delivered [`Op::CreateRun`]: the server's run id ([`Op::CreateLoggedModel`]: the
+    /// model id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
     /// For a delivered [`Op::CreateExperiment`]: the server's experiment id.
@@ -177,6 +238,8 @@ pub struct OutboxStatus {
     pub tags: usize,
     /// Pending artifact uploads.
     pub artifacts: usize,
+    /// Logged models waiting to be created.
+    pub models: usize,
     /// Pending run creations / status updates.
     pub runs: usize,
     /// Entries the server refused earlier (kept for inspection in `delivered.jsonl`).
@@ -207,7 +270,7 @@ impl std::fmt::Display for OutboxStatus {
         } else {
             write!(
                 f,
-                "outbox {}: {} pending entries ({} metric points, {} params, {} tags, {} artifacts, {} run updates) for {} run(s)",
+                "outbox {}: {} pending entries ({} metric points, {} params, {} tags, {} artifacts, {} run updates, {} logged models) for {} run(s)",
                 self.dir.display(),
                 self.pending,
                 self.metrics,
@@ -215,6 +278,7 @@ impl std::fmt::Display for OutboxStatus {
                 self.tags,
                 self.artifacts,
                 self.runs,
+                self.models,
                 self.run_ids.len(),
             )?;
         }
@@ -427,7 +491,9 @@ impl Outbox {
         let mut map = HashMap::new();
         for e in entries {
             let local = match &e.op {
-                Op::CreateRun { local_id, .. } | Op::CreateExperiment { local_id, .. } => local_id,
+                Op::CreateRun { local_id, .. }
+                | Op::CreateExperiment { local_id, .. }
+                | Op::CreateLoggedModel { local_id, .. } => local_id,
                 _ => continue,
             };
             if let Some(real) = created.get(&e.id) {
@@ -451,6 +517,18 @@ impl Outbox {
         let (all, outcomes) = self.snapshot()?;
         // Names of runs, also from entries already delivered (a run created offline earlier).
         let mut names: HashMap<String, String> = HashMap::new();
+        // A logged model's entries (its files, its status) count for the run that made it.
+        let model_runs: HashMap<String, String> = all
+            .iter()
+            .filter_map(|e| match &e.op {
+                Op::CreateLoggedModel {
+                    local_id,
+                    source_run_id: Some(r),
+                    ..
+                } => Some((local_id.clone(), r.clone())),
+                _ => None,
+            })
+            .collect();
         for e in &all {
             if let (Some(r), Some(n)) = (e.op.run_id(), &e.run_label) {
                 names.entry(r.to_string()).or_insert_with(|| n.clone());
@@ -474,9 +552,18 @@ impl Outbox {
                 Op::UploadArtifact { .. } => st.artifacts += 1,
                 Op::CreateRun { .. } | Op::UpdateRun { .. } => st.runs += 1,
                 Op::SetExperimentTag { .. } => st.tags += 1,
-                Op::CreateExperiment { .. } => {}
+                Op::CreateExperiment { .. }
+                | Op::LogInputs { .. }
+                | Op::FinalizeLoggedModel { .. }
+                | Op::LogOutputs { .. } => {}
+                Op::CreateLoggedModel { .. } => st.models += 1,
             }
-            if let Some(r) = e.op.run_id() {
+            let run = match &e.op {
+                Op::FinalizeLoggedModel { model_id: m, .. } => Some(m.as_str()),
+                op => op.run_id(),
+            }
+            .map(|r| model_runs.get(r).map_or(r, String::as_str));
+            if let Some(r) = run {
                 match st.runs_pending.iter_mut().find(|p| p.id == r) {
                     Some(p) => p.entries += 1,
                     None => {

@@ -3,7 +3,11 @@
 
 use super::client::{Mlflow, SyncReport};
 use super::config::MlflowConfig;
-use super::types::{now_ms, Batch, Metric, Param, RunStatus, Tag, MAX_METRICS_PER_BATCH};
+use super::types::{
+    now_ms, Batch, DatasetInfo, DatasetInput, Metric, Param, RunStatus, Tag, LOGGED_MODEL_READY,
+    LOGGED_MODEL_UPLOAD_FAILED, MAX_METRICS_PER_BATCH,
+};
+use crate::data::Dataset;
 use crate::error::Result;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -29,6 +33,33 @@ pub trait Tracker {
     fn end_run(&mut self, status: RunStatus) -> Result<()>;
     /// The active run's id.
     fn active_run(&self) -> Option<&str>;
+
+    /// A markdown description of the active run (`mlflow.note.content`: the UI's
+    /// Description).
+    fn set_description(&mut self, markdown: &str) -> Result<()> {
+        self.set_tag("mlflow.note.content", markdown)
+    }
+
+    /// Records a dataset the active run used (see [`dataset_input`]); trackers that record
+    /// nothing ignore it.
+    fn log_dataset(&mut self, _input: &DatasetInput) -> Result<()> {
+        Ok(())
+    }
+
+    /// Logs the model folder `dir` as an MLflow 3 logged model named `name` (type
+    /// `model_type`, with `params`) produced by the active run: its files uploaded, finalised
+    /// READY, recorded as the run's output, `metrics` logged on the run and linked to the
+    /// model. Returns the model id; `None` from trackers that record nothing.
+    fn log_model(
+        &mut self,
+        _name: &str,
+        _dir: &Path,
+        _model_type: &str,
+        _params: &[(String, String)],
+        _metrics: &[(&str, f64)],
+    ) -> Result<Option<String>> {
+        Ok(None)
+    }
 
     /// Logs several params.
     fn log_params(&mut self, params: &[(&str, &str)]) -> Result<()> {
@@ -128,8 +159,25 @@ impl MlflowTracker {
     /// Tracks into experiment `experiment` (created if missing) with `client`. When the server
     /// does not answer at start-up, everything goes to the outbox from the first call (see
     /// [`Mlflow::get_or_create_experiment`]) and the work goes on.
+    ///
+    /// The experiment is tagged `mlflow.experimentKind = custom_model_development` (at
+    /// creation, or when an existing one has no kind yet) so that the MLflow UI opens it in its
+    /// model-training view.
     pub fn new(client: Mlflow, experiment: &str) -> Result<Self> {
-        let experiment_id = client.get_or_create_experiment(experiment, &[])?;
+        let kind = Tag::new(EXPERIMENT_KIND_TAG, EXPERIMENT_KIND);
+        let experiment_id = client.get_or_create_experiment(experiment, &[kind])?;
+        if !super::outbox::is_placeholder(&experiment_id) {
+            // An experiment made elsewhere (the Python client, the UI) may have no kind.
+            if let Ok(e) = client.get_experiment(&experiment_id) {
+                if !e.tags.iter().any(|t| t.key == EXPERIMENT_KIND_TAG) {
+                    client.set_experiment_tag(
+                        &experiment_id,
+                        EXPERIMENT_KIND_TAG,
+                        EXPERIMENT_KIND,
+                    )?;
+                }
+            }
+        }
         Ok(Self::with_experiment_id(client, experiment_id))
     }
 
@@ -218,25 +266,13 @@ impl MlflowTracker {
     }
 
     fn default_tags(&self, name: &str) -> Vec<Tag> {
+        let (source_type, source) = run_source();
         let mut tags = vec![
             Tag::new("mlflow.runName", name),
-            Tag::new("mlflow.source.type", "LOCAL"),
+            Tag::new("mlflow.source.type", source_type),
+            Tag::new("mlflow.source.name", source),
+            Tag::new("mlflow.user", run_user()),
         ];
-        let user = ["USER", "USERNAME", "LOGNAME"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
-            .unwrap_or_else(|| "unknown".into());
-        tags.push(Tag::new("mlflow.user", user));
-        let source = std::env::args()
-            .next()
-            .map(|a| {
-                Path::new(&a)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or(a)
-            })
-            .unwrap_or_else(|| "genre_nlp".into());
-        tags.push(Tag::new("mlflow.source.name", source));
         if let Some(commit) = git_commit() {
             tags.push(Tag::new("mlflow.source.git.commit", commit));
         }
@@ -312,6 +348,129 @@ impl Tracker for MlflowTracker {
     fn active_run(&self) -> Option<&str> {
         self.stack.last().map(|r| r.id.as_str())
     }
+
+    fn log_dataset(&mut self, input: &DatasetInput) -> Result<()> {
+        self.flush()?;
+        let id = self.active()?.id.clone();
+        self.client.log_inputs(&id, std::slice::from_ref(input))
+    }
+
+    fn log_model(
+        &mut self,
+        name: &str,
+        dir: &Path,
+        model_type: &str,
+        params: &[(String, String)],
+        metrics: &[(&str, f64)],
+    ) -> Result<Option<String>> {
+        self.flush()?;
+        let run = self.active()?.id.clone();
+        let params: Vec<Param> = params.iter().map(|(k, v)| Param::new(k, v)).collect();
+        let model = self.client.create_logged_model(
+            &self.experiment_id,
+            name,
+            Some(&run),
+            model_type,
+            &params,
+            &[],
+        )?;
+        if let Err(e) = self.client.log_artifacts(&model, dir, None) {
+            let _ = self
+                .client
+                .finalize_logged_model(&model, LOGGED_MODEL_UPLOAD_FAILED);
+            return Err(e);
+        }
+        self.client
+            .finalize_logged_model(&model, LOGGED_MODEL_READY)?;
+        self.client.log_outputs(&run, &model, 0)?;
+        if !metrics.is_empty() {
+            let batch = Batch {
+                metrics: metrics
+                    .iter()
+                    .map(|(k, v)| Metric::new(*k, *v, 0).for_model(&model))
+                    .collect(),
+                ..Default::default()
+            };
+            self.client.log_batch(&run, batch)?;
+        }
+        Ok(Some(model))
+    }
+}
+
+/// The experiment tag the MLflow 3 UI reads to pick an experiment's view.
+pub const EXPERIMENT_KIND_TAG: &str = "mlflow.experimentKind";
+/// The model-training kind (MLflow's `custom_model_development`).
+pub const EXPERIMENT_KIND: &str = "custom_model_development";
+
+/// `(mlflow.source.type, mlflow.source.name)` of this process: `NOTEBOOK` and the notebook's
+/// file name inside a Jupyter kernel (`JPY_SESSION_NAME`, set by Jupyter Server, or
+/// `GENRE_NOTEBOOK`, set by our scripts; `notebook` when neither says which), `LOCAL` and the
+/// program's name otherwise.
+pub fn run_source() -> (&'static str, String) {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let base = |p: String| {
+        Path::new(&p)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(p)
+    };
+    if let Some(nb) = var("JPY_SESSION_NAME").or_else(|| var("GENRE_NOTEBOOK")) {
+        return ("NOTEBOOK", base(nb));
+    }
+    if var("JPY_PARENT_PID").is_some() || var("EVCXR_IS_RUNTIME").is_some() {
+        return ("NOTEBOOK", "notebook".into());
+    }
+    let program = std::env::args()
+        .next()
+        .map(base)
+        .unwrap_or_else(|| "genre_nlp".into());
+    ("LOCAL", program)
+}
+
+/// `mlflow.user`: `MLFLOW_TRACKING_USERNAME`, else `$USER` (`USERNAME`, `LOGNAME`), else
+/// `unknown`.
+pub fn run_user() -> String {
+    ["MLFLOW_TRACKING_USERNAME", "USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `ds` as an MLflow dataset input named `name`, used in `context` (`training`,
+/// `validation`, `evaluation`): digest = the first 32 hex digits of the rows' SHA-256 (the
+/// whole hash is in the profile), source = the file it was read from, schema = its four
+/// columns, profile = rows, genres and the hash.
+pub fn dataset_input(ds: &Dataset, name: &str, context: &str) -> DatasetInput {
+    let sha = ds.sha256();
+    let (source_type, source) = match ds.source() {
+        Some(p) => (
+            "local",
+            serde_json::json!({ "uri": p.display().to_string() }).to_string(),
+        ),
+        None => ("code", "{}".to_string()),
+    };
+    let col = |n: &str, t: &str| serde_json::json!({ "name": n, "type": t, "required": true });
+    let schema = serde_json::json!({ "mlflow_colspec": [
+        col("id", "long"), col("title", "string"), col("genre", "string"), col("plot", "string")
+    ] });
+    let genres: std::collections::BTreeSet<&str> = ds.genres().into_iter().flatten().collect();
+    let profile = serde_json::json!({
+        "num_rows": ds.len(),
+        "num_genres": genres.len(),
+        "labelled": ds.is_labelled(),
+        "sha256": sha,
+    });
+    DatasetInput::new(
+        DatasetInfo {
+            name: name.to_string(),
+            digest: sha.chars().take(32).collect(),
+            source_type: source_type.into(),
+            source,
+            schema: schema.to_string(),
+            profile: profile.to_string(),
+        },
+        context,
+    )
 }
 
 impl Drop for MlflowTracker {

@@ -34,6 +34,9 @@ pub struct Metric {
     /// Training step.
     #[serde(default, deserialize_with = "de_i64")]
     pub step: i64,
+    /// The logged model the point is about (MLflow 3: shown on the model's page), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
 }
 
 impl Metric {
@@ -44,7 +47,14 @@ impl Metric {
             value,
             timestamp: now_ms(),
             step,
+            model_id: None,
         }
+    }
+
+    /// The point linked to logged model `model_id`.
+    pub fn for_model(mut self, model_id: impl Into<String>) -> Self {
+        self.model_id = Some(model_id.into());
+        self
     }
 
     /// (step, timestamp): with [`Metric::same_value`], recognises a point already on the
@@ -183,6 +193,85 @@ pub struct RunData {
     pub tags: Vec<Tag>,
 }
 
+/// A dataset as MLflow records it (`runs/log-inputs`; the UI's "Datasets used").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatasetInfo {
+    /// Name shown in the UI.
+    pub name: String,
+    /// Content digest (at most 36 characters).
+    pub digest: String,
+    /// Kind of source, e.g. `local`.
+    pub source_type: String,
+    /// Where it was read from (JSON, e.g. `{"uri": "/data/train.txt"}`).
+    pub source: String,
+    /// Columns (JSON, MLflow's `mlflow_colspec`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub schema: String,
+    /// Summary statistics (JSON).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub profile: String,
+}
+
+/// A dataset a run used, with its input tags (`mlflow.data.context`: `training`,
+/// `validation`, `evaluation`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatasetInput {
+    /// Input tags.
+    pub tags: Vec<Tag>,
+    /// The dataset.
+    pub dataset: DatasetInfo,
+}
+
+/// The input tag naming what a run did with a dataset.
+pub const DATASET_CONTEXT_TAG: &str = "mlflow.data.context";
+
+impl DatasetInput {
+    /// `dataset` used in `context` (`training`, `validation`, `evaluation`, ...).
+    pub fn new(dataset: DatasetInfo, context: &str) -> Self {
+        DatasetInput {
+            tags: vec![Tag::new(DATASET_CONTEXT_TAG, context)],
+            dataset,
+        }
+    }
+
+    /// The `mlflow.data.context` tag, if set.
+    pub fn context(&self) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|t| t.key == DATASET_CONTEXT_TAG)
+            .map(|t| t.value.as_str())
+    }
+}
+
+/// A logged model a run produced, at a step.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelOutput {
+    /// Logged model id (`m-…`).
+    pub model_id: String,
+    /// Step it was produced at.
+    #[serde(deserialize_with = "de_i64")]
+    pub step: i64,
+}
+
+/// What a run read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunInputs {
+    /// Datasets.
+    pub dataset_inputs: Vec<DatasetInput>,
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunOutputs {
+    /// Logged models.
+    pub model_outputs: Vec<ModelOutput>,
+}
+
 /// A run as the server returns it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -191,6 +280,57 @@ pub struct Run {
     pub info: RunInfo,
     /// Contents.
     pub data: RunData,
+    /// Datasets it read.
+    pub inputs: RunInputs,
+    /// Models it produced.
+    pub outputs: RunOutputs,
+}
+
+/// `LOGGED_MODEL_READY`: a logged model whose files are all uploaded.
+pub const LOGGED_MODEL_READY: &str = "LOGGED_MODEL_READY";
+/// `LOGGED_MODEL_UPLOAD_FAILED`.
+pub const LOGGED_MODEL_UPLOAD_FAILED: &str = "LOGGED_MODEL_UPLOAD_FAILED";
+
+/// Metadata of an MLflow 3 logged model (the UI's Models tab).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoggedModelInfo {
+    /// Id (`m-…`).
+    pub model_id: String,
+    /// Experiment.
+    pub experiment_id: String,
+    /// Name.
+    pub name: String,
+    /// Where its files go, e.g. `mlflow-artifacts:/1/models/m-…/artifacts`.
+    pub artifact_uri: String,
+    /// `LOGGED_MODEL_PENDING`, [`LOGGED_MODEL_READY`] or [`LOGGED_MODEL_UPLOAD_FAILED`].
+    pub status: String,
+    /// The run that produced it.
+    pub source_run_id: String,
+    /// Free-form type (ours: `genre-nlp/<pipeline>`).
+    pub model_type: String,
+    /// Tags.
+    pub tags: Vec<Tag>,
+}
+
+/// Params and metrics of a logged model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoggedModelData {
+    /// Params.
+    pub params: Vec<Param>,
+    /// Metrics linked to it.
+    pub metrics: Vec<Metric>,
+}
+
+/// A logged model as the server returns it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoggedModel {
+    /// Metadata.
+    pub info: LoggedModelInfo,
+    /// Params and metrics.
+    pub data: LoggedModelData,
 }
 
 impl Run {
