@@ -17,6 +17,8 @@
 //! - [`nn`]: candle building blocks (FFNN layers) that know nothing of datasets;
 //! - [`train`]: the training loop every network shares (AdamW, schedules, losses, early
 //!   stopping, checkpoints, history);
+//! - [`study`]: runs (representation × model) experiments on one split, each a nested MLflow
+//!   run, and gathers the results table, the family and latency charts and the submission;
 //! - [`track`]: MLflow tracking over REST (retries, chunking, offline outbox) behind a [`track::Tracker`] trait.
 //!
 //! Notebook cells start with `use genre_nlp::prelude::*;`.
@@ -32,6 +34,7 @@ pub mod nn;
 pub mod plot;
 pub mod prelude;
 pub mod progress;
+pub mod study;
 pub mod text;
 pub mod track;
 pub mod train;

@@ -20,6 +20,9 @@ pub use crate::models::{
 pub use crate::nn::Activation;
 pub use crate::plot;
 pub use crate::plot::{FamilyScore, Figure, ModelLatency, PlotConfig, TrainingCurves};
+pub use crate::study::{
+    Experiment, ExperimentResult, Family, Profile, Study, StudyConfig, StudyFiles, Submission,
+};
 pub use crate::text::*;
 pub use crate::track::{Mlflow, MlflowConfig, MlflowTracker, NoopTracker, RunStatus, Tracker};
 pub use crate::train::{History, LossKind, Schedule, TrainConfig};

@@ -161,6 +161,34 @@ enum Command {
         #[arg(long)]
         lenient: bool,
     },
+    /// Run the study: every pipeline of a profile on a stratified 80/10/10 split of
+    /// train_data.txt, each a nested MLflow run; write summary.csv, the figures and
+    /// submission.csv (the best model's predictions for test_data.txt).
+    Study {
+        /// Folder holding the Kaggle files (train_data.txt, test_data.txt, optionally
+        /// test_data_solution.txt); default: $GENRE_DATA_DIR, data/, ../shared/data/imdb-genre.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// quick (every family, short training) or full (every pipeline, full training);
+        /// default: $GENRE_PROFILE, else quick.
+        #[arg(long, value_parser = ["quick", "full"])]
+        profile: Option<String>,
+        /// Folder for summary.csv, the figures, per-model reports and submission.csv.
+        #[arg(long, default_value = "artifacts/reports")]
+        out: PathBuf,
+        /// Folder for the model directories.
+        #[arg(long, default_value = "artifacts/models")]
+        models: PathBuf,
+        /// Seed of the split and of every experiment.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Only these pipelines, comma-separated (default: the profile's list).
+        #[arg(long, value_delimiter = ',')]
+        pipelines: Vec<String>,
+        /// Skip malformed records (listed on stderr) instead of failing.
+        #[arg(long)]
+        lenient: bool,
+    },
     /// The embedding cache (artifacts/cache, or $GENRE_CACHE_DIR).
     Cache {
         #[command(subcommand)]
@@ -290,14 +318,7 @@ fn run(cli: Cli) -> Result<()> {
             let m = genre_nlp::models::load(&model)?;
             let ds = load(&input, lenient)?;
             let genres = m.predict_genres(&ds)?;
-            let mut w = csv::Writer::from_path(&output).map_err(|e| csv_err(&output, e))?;
-            w.write_record(["id", "genre"])
-                .map_err(|e| csv_err(&output, e))?;
-            for (id, g) in ds.ids().iter().zip(&genres) {
-                w.write_record([id.to_string().as_str(), g.as_str()])
-                    .map_err(|e| csv_err(&output, e))?;
-            }
-            w.flush().map_err(|e| Error::io(&output, e))?;
+            genre_nlp::data::write_predictions(&ds, &genres, &output)?;
             eprintln!("{} predictions -> {}", genres.len(), output.display());
         }
         Command::Evaluate {
@@ -368,6 +389,15 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Command::Study {
+            data,
+            profile,
+            out,
+            models,
+            seed,
+            pipelines,
+            lenient,
+        } => study(data, profile, out, models, seed, pipelines, lenient)?,
         Command::Cache { action } => match action {
             CacheAction::Clear { dir } => {
                 let cache = EmbeddingCache::new(dir.unwrap_or_else(EmbeddingCache::default_dir));
@@ -411,10 +441,6 @@ fn file_label(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
-}
-
-fn csv_err(path: &Path, e: csv::Error) -> Error {
-    Error::io(path, std::io::Error::other(e.to_string()))
 }
 
 /// Experiment the CLI logs to (MLFLOW_EXPERIMENT_NAME overrides it).
@@ -680,7 +706,7 @@ fn evaluate(
                 scratch.clone()
             }
         };
-        write_evaluation(&ev, &metrics, &dir)?;
+        ev.write_files(&dir)?;
         t.log_artifact(&dir, "evaluation")?;
         if report_dir.is_none() {
             let _ = std::fs::remove_dir_all(&dir);
@@ -702,6 +728,89 @@ fn evaluate(
         }
         Ok(())
     })
+}
+
+/// `genre study`.
+fn study(
+    data: Option<PathBuf>,
+    profile: Option<String>,
+    out: PathBuf,
+    models: PathBuf,
+    seed: u64,
+    pipelines: Vec<String>,
+    lenient: bool,
+) -> Result<()> {
+    let find = |name: &str| -> Result<PathBuf> {
+        match &data {
+            Some(dir) => {
+                let p = dir.join(name);
+                if p.is_file() {
+                    Ok(p)
+                } else {
+                    Err(Error::Config(format!("{}: no such file", p.display())))
+                }
+            }
+            None => genre_nlp::data::data_file(name),
+        }
+    };
+    let profile = match profile {
+        Some(p) => Profile::parse(&p)?,
+        None => Profile::from_env()?,
+    };
+    let experiments: Vec<Experiment> = if pipelines.is_empty() {
+        profile.experiments(seed)?
+    } else {
+        pipelines
+            .iter()
+            .map(|n| Experiment::for_profile(n.trim(), profile)?.set("seed", &seed.to_string()))
+            .collect::<Result<_>>()?
+    };
+    let train = find("train_data.txt")?;
+    let ds = load(&train, lenient)?;
+    let split = ds.split(SplitConfig::default().seed(seed))?;
+    let cfg = StudyConfig::default()
+        .profile(profile)
+        .seed(seed)
+        .reports_dir(&out)
+        .models_dir(&models)
+        .data_name(file_label(&train));
+    let tracker = genre_nlp::track::from_env(EXPERIMENT)?;
+    let mut study = Study::with_config(split, tracker, cfg)?;
+    study
+        .tracker()
+        .log_param("data.train", &train.display().to_string())?;
+    let n = experiments.len();
+    let t0 = std::time::Instant::now();
+    for (i, e) in experiments.into_iter().enumerate() {
+        eprintln!("[study] experiment {}/{n}: {}", i + 1, e.name());
+        study.run(e)?;
+    }
+    let outcome = (|| -> Result<()> {
+        match find("test_data.txt") {
+            Ok(test) => {
+                let sub = study.submission(&load(&test, lenient)?)?;
+                println!("{}", sub.path.display());
+            }
+            Err(e) => eprintln!("[study] no submission: {e}"),
+        }
+        if let Ok(solution) = find("test_data_solution.txt") {
+            study.test(&load(&solution, lenient)?)?;
+        }
+        Ok(())
+    })();
+    let files = study.finish()?;
+    outcome?;
+    println!("{}", study.summary());
+    println!("{}", files.summary_csv.display());
+    for f in &files.figures {
+        println!("{}", f.display());
+    }
+    eprintln!(
+        "[study] {n} experiments in {:.1} s ({} failed)",
+        t0.elapsed().as_secs_f64(),
+        study.results().iter().filter(|r| r.error.is_some()).count()
+    );
+    Ok(())
 }
 
 /// How a linear head's C was picked, for messages.
@@ -726,7 +835,7 @@ fn report(model_dir: &Path, input: &Path, out: &Path, lenient: bool) -> Result<(
         for (k, v) in &metrics {
             t.log_metric(&format!("test.{k}"), *v, 0)?;
         }
-        write_evaluation(&ev, &metrics, out)?;
+        ev.write_files(out)?;
         let figures =
             genre_nlp::plot::evaluation_figures(&ev.report, &ev.confusion, &ev.curves, out)?;
         t.log_artifact(out, "report")?;
@@ -744,37 +853,6 @@ fn report(model_dir: &Path, input: &Path, out: &Path, lenient: bool) -> Result<(
         }
         Ok(())
     })
-}
-
-/// Writes `evaluation.json` (headline metrics) and `per_class.csv` into `dir`.
-fn write_evaluation(
-    ev: &genre_nlp::models::Evaluation,
-    metrics: &[(String, f64)],
-    dir: &Path,
-) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let obj: serde_json::Map<String, serde_json::Value> = metrics
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::json!(v)))
-        .collect();
-    let path = dir.join("evaluation.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&obj)?).map_err(|e| Error::io(&path, e))?;
-    let path = dir.join("per_class.csv");
-    let mut w = csv::Writer::from_path(&path).map_err(|e| csv_err(&path, e))?;
-    w.write_record(["genre", "precision", "recall", "f1", "support"])
-        .map_err(|e| csv_err(&path, e))?;
-    let pc = ev.report.per_class();
-    for (i, name) in ev.report.names().iter().enumerate() {
-        w.write_record([
-            name.clone(),
-            format!("{:.6}", pc.precision[i]),
-            format!("{:.6}", pc.recall[i]),
-            format!("{:.6}", pc.f1[i]),
-            pc.support[i].to_string(),
-        ])
-        .map_err(|e| csv_err(&path, e))?;
-    }
-    w.flush().map_err(|e| Error::io(&path, e))
 }
 
 fn main() -> ExitCode {

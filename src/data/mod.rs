@@ -10,6 +10,7 @@ mod write;
 pub use dataset::{Dataset, LoadOptions, LoadReport, Mode, Skipped, SourceFormat};
 pub use labels::Labels;
 pub use split::{RareGenre, Side, Split, SplitConfig, SplitManifest};
+pub use write::write_predictions;
 
 use crate::error::{Error, Result};
 use std::path::PathBuf;

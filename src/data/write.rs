@@ -52,3 +52,25 @@ pub(crate) fn write_csv(ds: &Dataset, path: &Path) -> Result<()> {
     }
     w.flush().map_err(|e| Error::io(path, e))
 }
+
+/// A predictions file: the header `id,genre`, then one line per row of `ds` in input order
+/// (the Kaggle submission layout). `genres` must have one entry per row.
+pub fn write_predictions(ds: &Dataset, genres: &[String], path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    if genres.len() != ds.len() {
+        return Err(Error::Config(format!(
+            "{}: {} predictions for {} rows",
+            path.display(),
+            genres.len(),
+            ds.len()
+        )));
+    }
+    let mut w = csv::Writer::from_writer(create(path)?);
+    let csv_err = |e: csv::Error| Error::io(path, std::io::Error::other(e.to_string()));
+    w.write_record(["id", "genre"]).map_err(csv_err)?;
+    for (id, g) in ds.ids().iter().zip(genres) {
+        w.write_record([id.to_string().as_str(), g.as_str()])
+            .map_err(csv_err)?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))
+}

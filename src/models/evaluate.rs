@@ -1,9 +1,10 @@
 //! Scoring a trained [`Classifier`] on labelled data: every metric of [`crate::eval`] at once.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::data::Dataset;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::eval::{ClassificationReport, ConfusionMatrix, Curves};
 use crate::models::classifier::{argmax_rows, Classifier};
 
@@ -55,6 +56,47 @@ impl Evaluation {
             1000.0 * self.predict_seconds / self.rows.max(1) as f64,
         ));
         out
+    }
+}
+
+impl Evaluation {
+    /// Writes `evaluation.json` (the headline [`Evaluation::metrics`]) and `per_class.csv`
+    /// (`genre,precision,recall,f1,support`) into `dir` (created when missing); returns both
+    /// paths.
+    pub fn write_files(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let obj: serde_json::Map<String, serde_json::Value> = self
+            .metrics()
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::json!(v)))
+            .collect();
+        let json = dir.join("evaluation.json");
+        std::fs::write(&json, serde_json::to_string_pretty(&obj)?)
+            .map_err(|e| Error::io(&json, e))?;
+        let csv = dir.join("per_class.csv");
+        let mut out = String::from("genre,precision,recall,f1,support\n");
+        let pc = self.report.per_class();
+        for (i, name) in self.report.names().iter().enumerate() {
+            out.push_str(&format!(
+                "{},{:.6},{:.6},{:.6},{}\n",
+                csv_field(name),
+                pc.precision[i],
+                pc.recall[i],
+                pc.f1[i],
+                pc.support[i]
+            ));
+        }
+        std::fs::write(&csv, out).map_err(|e| Error::io(&csv, e))?;
+        Ok(vec![json, csv])
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+pub(crate) fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
     }
 }
 

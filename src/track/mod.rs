@@ -24,12 +24,14 @@
 pub mod client;
 pub mod config;
 pub mod outbox;
+pub mod system;
 pub mod tracker;
 pub mod types;
 
 pub use client::{Mlflow, SyncReport};
 pub use config::{Auth, MlflowConfig, NonFinite, RetryPolicy, Secret, DEFAULT_OUTBOX_DIR};
 pub use outbox::{Outbox, OutboxStatus};
+pub use system::{SystemSample, SystemSampler};
 pub use tracker::{
     dataset_input, from_env, run_source, run_user, MlflowTracker, NoopTracker, Tracker,
     EXPERIMENT_KIND, EXPERIMENT_KIND_TAG,

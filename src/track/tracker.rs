@@ -22,6 +22,12 @@ pub trait Tracker {
     fn log_param(&mut self, key: &str, value: &str) -> Result<()>;
     /// Logs a metric point of the active run at `step` (timestamped now).
     fn log_metric(&mut self, key: &str, value: f64, step: i64) -> Result<()>;
+    /// Logs a metric point taken at `timestamp_ms` (milliseconds since the Unix epoch), e.g. a
+    /// system-metrics sample logged after the fact; trackers without timestamps log it now.
+    fn log_metric_at(&mut self, key: &str, value: f64, step: i64, timestamp_ms: i64) -> Result<()> {
+        let _ = timestamp_ms;
+        self.log_metric(key, value, step)
+    }
     /// Sets a tag of the active run.
     fn set_tag(&mut self, key: &str, value: &str) -> Result<()>;
     /// Uploads a file, or a folder recursively, into `artifact_dir` of the active run
@@ -305,6 +311,13 @@ impl Tracker for MlflowTracker {
             .pending
             .metrics
             .push(Metric::new(key, value, step));
+        self.maybe_flush()
+    }
+
+    fn log_metric_at(&mut self, key: &str, value: f64, step: i64, timestamp_ms: i64) -> Result<()> {
+        let mut m = Metric::new(key, value, step);
+        m.timestamp = timestamp_ms;
+        self.active()?.pending.metrics.push(m);
         self.maybe_flush()
     }
 
