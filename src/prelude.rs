@@ -4,7 +4,10 @@ pub use crate::data::{
     data_file, Dataset, Labels, LoadOptions, Mode, Side, Split, SplitConfig, SplitManifest,
 };
 pub use crate::display::Table;
-pub use crate::eda::{duplicate_texts, genre_table, length_stats, top_terms, top_terms_wide};
+pub use crate::eda::{
+    document_clusters, duplicate_texts, genre_table, length_stats, top_terms, top_terms_wide,
+    Clusters,
+};
 pub use crate::error::{Error, Result};
 pub use crate::eval::{ClassificationReport, ConfusionMatrix, Curves};
 pub use crate::features::{

@@ -101,6 +101,7 @@ fn main_notebook_runs_the_study_top_to_bottom() {
         "texts occur more than once",
         "split sides",
         "most distinctive terms per genre",
+        "KMeans clusters vs 27 genres",
         "baseline (quick profile)",
         "ffnn (quick profile)",
         "study (quick profile)",
@@ -119,7 +120,7 @@ fn main_notebook_runs_the_study_top_to_bottom() {
     );
     // Confusion matrices, training curves, evolution, latency, PR and ROC curves inline.
     let pngs = outs.iter().filter(|o| o.1 == "image/png").count();
-    assert!(pngs >= 7, "expected 7 inline figures, got {pngs}");
+    assert!(pngs >= 8, "expected 8 inline figures, got {pngs}");
 
     // The files: summary.csv with a row per landed family, the submission in input order.
     let reports = root().join("artifacts/reports");
@@ -244,8 +245,12 @@ fn focused_notebooks_run_on_their_own() {
     for (name, needles, images) in [
         (
             "eda",
-            &["2110 rows, 27 genres", "most distinctive terms per genre"][..],
-            2,
+            &[
+                "2110 rows, 27 genres",
+                "most distinctive terms per genre",
+                "KMeans clusters vs",
+            ][..],
+            3,
         ),
         (
             "classic",

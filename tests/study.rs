@@ -43,6 +43,7 @@ fn study_cli_logs_every_family_and_writes_the_submission() {
         .arg("--models")
         .arg(&models)
         .args(["--pipelines", "tfidf-linear,tfidf-svd-ffnn,minilm-ffnn"])
+        .args(["--register", "genre-best"])
         .env("MLFLOW_TRACKING_URI", server.uri())
         // No MiniLM weights here: minilm-ffnn fails, the study goes on.
         .env("GENRE_NLP_TOOLS", &no_assets)
@@ -58,6 +59,7 @@ fn study_cli_logs_every_family_and_writes_the_submission() {
         "[study] minilm-ffnn FAILED",
         "predictions by",
         "labelled test rows: macro-F1",
+        "registered as `genre-best` version 1",
     ] {
         assert!(stderr.contains(line), "no {line:?} in:\n{stderr}");
     }
@@ -84,6 +86,12 @@ fn study_cli_logs_every_family_and_writes_the_submission() {
     assert!(rows[2][4].is_empty(), "{:?}", rows[2]);
     assert!(rows[2][11].contains("scripts/assets"), "{:?}", rows[2]);
     assert!(stdout.contains("tfidf-svd-ffnn"), "{stdout}");
+    // A link that opens the study run in the UI's model-training view.
+    let link = format!("MLflow: {}/#/experiments/", server.uri());
+    assert!(
+        stdout.contains(&link) && stdout.contains("?workflowType=machine_learning"),
+        "{stdout}"
+    );
 
     // The figures, per-model reports and the submission in input order.
     for f in [
@@ -131,6 +139,9 @@ fn study_cli_logs_every_family_and_writes_the_submission() {
     let study = get("study-quick");
     assert_eq!(study.info.status, RunStatus::Finished);
     assert_eq!(study.tag("genre.profile"), Some("quick"));
+    // "Created by" in the UI: the run's user, never "unknown" when the machine has a login name.
+    assert_eq!(study.info.user_id, genre_nlp::track::run_user());
+    assert_ne!(study.info.user_id, "unknown");
     assert!(study
         .tag("mlflow.note.content")
         .is_some_and(|d| d.contains("Movie-genre study")));
@@ -205,6 +216,24 @@ fn study_cli_logs_every_family_and_writes_the_submission() {
     ] {
         assert!(report.iter().any(|p| p == f), "{f} not in {report:?}");
     }
+
+    // The best model is version 1 of `genre-best` in the Model Registry, pointing at its
+    // logged model.
+    let best = study.param("best.pipeline").unwrap().to_string();
+    let best_model = get(&best).outputs.model_outputs[0].model_id.clone();
+    let reg = Command::new("curl")
+        .args(["-sf", &format!(
+            "{}/api/2.0/mlflow/model-versions/get?name=genre-best&version=1",
+            server.uri()
+        )])
+        .output()
+        .unwrap();
+    let reg: serde_json::Value = serde_json::from_slice(&reg.stdout).unwrap_or_default();
+    assert_eq!(
+        reg["model_version"]["source"].as_str(),
+        Some(format!("models:/{best_model}").as_str()),
+        "{reg}"
+    );
 
     let failed = get("minilm-ffnn");
     assert_eq!(failed.info.status, RunStatus::Failed);

@@ -185,6 +185,9 @@ enum Command {
         /// Only these pipelines, comma-separated (default: the profile's list).
         #[arg(long, value_delimiter = ',')]
         pipelines: Vec<String>,
+        /// Register the best model in the MLflow Model Registry under this name.
+        #[arg(long, value_name = "NAME")]
+        register: Option<String>,
         /// Skip malformed records (listed on stderr) instead of failing.
         #[arg(long)]
         lenient: bool,
@@ -396,8 +399,17 @@ fn run(cli: Cli) -> Result<()> {
             models,
             seed,
             pipelines,
+            register,
             lenient,
-        } => study(data, profile, out, models, seed, pipelines, lenient)?,
+        } => study(
+            data,
+            profile,
+            StudyOut { reports: out, models },
+            seed,
+            pipelines,
+            register,
+            lenient,
+        )?,
         Command::Cache { action } => match action {
             CacheAction::Clear { dir } => {
                 let cache = EmbeddingCache::new(dir.unwrap_or_else(EmbeddingCache::default_dir));
@@ -730,14 +742,20 @@ fn evaluate(
     })
 }
 
+/// Where `genre study` writes.
+struct StudyOut {
+    reports: PathBuf,
+    models: PathBuf,
+}
+
 /// `genre study`.
 fn study(
     data: Option<PathBuf>,
     profile: Option<String>,
-    out: PathBuf,
-    models: PathBuf,
+    out: StudyOut,
     seed: u64,
     pipelines: Vec<String>,
+    register: Option<String>,
     lenient: bool,
 ) -> Result<()> {
     let find = |name: &str| -> Result<PathBuf> {
@@ -771,8 +789,8 @@ fn study(
     let cfg = StudyConfig::default()
         .profile(profile)
         .seed(seed)
-        .reports_dir(&out)
-        .models_dir(&models)
+        .reports_dir(&out.reports)
+        .models_dir(&out.models)
         .data_name(file_label(&train));
     let tracker = genre_nlp::track::from_env(EXPERIMENT)?;
     let mut study = Study::with_config(split, tracker, cfg)?;
@@ -796,6 +814,9 @@ fn study(
         if let Ok(solution) = find("test_data_solution.txt") {
             study.test(&load(&solution, lenient)?)?;
         }
+        if let Some(name) = &register {
+            study.register_best(name)?;
+        }
         Ok(())
     })();
     let files = study.finish()?;
@@ -804,6 +825,9 @@ fn study(
     println!("{}", files.summary_csv.display());
     for f in &files.figures {
         println!("{}", f.display());
+    }
+    if let Some(u) = study.ui_url() {
+        println!("MLflow: {u}");
     }
     eprintln!(
         "[study] {n} experiments in {:.1} s ({} failed)",

@@ -1,5 +1,9 @@
 //! Exploratory summaries, each returned as a [`Table`] (a polars DataFrame that shows itself).
 
+pub mod clusters;
+
+pub use clusters::{document_clusters, kmeans_clusters, Clusters};
+
 use crate::data::{Dataset, Labels};
 use crate::display::Table;
 use crate::error::{Error, Result};

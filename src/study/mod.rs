@@ -223,6 +223,7 @@ pub struct Study {
     config: StudyConfig,
     results: Vec<ExperimentResult>,
     run_id: Option<String>,
+    url: Option<String>,
 }
 
 impl std::fmt::Debug for Study {
@@ -331,7 +332,12 @@ impl Study {
         Self::log_sides(tracker.as_mut(), &split, &config.data_name)?;
         let manifest = split.manifest.write(config.reports_dir.join("split"))?;
         tracker.log_artifact(&manifest, "split")?;
+        let url = tracker.ui_url();
+        if let (Some(u), false) = (&url, config.quiet) {
+            eprintln!("[study] {name} in MLflow: {u}");
+        }
         Ok(Study {
+            url,
             split,
             tracker,
             config,
@@ -357,6 +363,11 @@ impl Study {
             &format!("{stem}:hold"),
             "evaluation",
         ))
+    }
+
+    /// The study's run in the MLflow UI (its model-training view), when tracked.
+    pub fn ui_url(&self) -> Option<&str> {
+        self.url.as_deref()
     }
 
     /// The options.
@@ -586,6 +597,21 @@ impl Study {
             ids: data.ids(),
             score,
         })
+    }
+
+    /// Registers the best model (by validation macro-F1) in the MLflow Model Registry as a new
+    /// version of `name`; returns `(pipeline, version)`. `None` as version when untracked.
+    pub fn register_best(&mut self, name: &str) -> Result<(String, Option<u64>)> {
+        let best = self.best_result()?;
+        let pipeline = best.pipeline.clone();
+        let version = match best.model_id.clone() {
+            Some(id) => self.tracker.register_model(name, &id)?,
+            None => None,
+        };
+        if let (Some(v), false) = (version, self.config.quiet) {
+            eprintln!("[study] {pipeline} registered as `{name}` version {v}");
+        }
+        Ok((pipeline, version))
     }
 
     /// Scores the best model on labelled `data` (e.g. `test_data_solution.txt`), logs the
@@ -824,7 +850,7 @@ fn run_one(
         ("hold.macro_f1", hold.macro_f1()),
         ("hold.accuracy", hold.accuracy()),
     ];
-    t.log_model(
+    let model_id = t.log_model(
         &name,
         &model_dir,
         &format!("genre-nlp/{name}"),
@@ -843,6 +869,7 @@ fn run_one(
         latency_ms: Some(latency_ms),
         model_bytes: Some(model_bytes),
         model_dir: Some(model_dir),
+        model_id,
         report_dir: Some(report_dir),
         error: None,
     })

@@ -38,6 +38,8 @@ pub struct ExperimentResult {
     pub model_bytes: Option<u64>,
     /// Where the model was saved.
     pub model_dir: Option<PathBuf>,
+    /// Its MLflow logged model (Models tab), when tracked.
+    pub model_id: Option<String>,
     /// Where its figures and tables were written.
     pub report_dir: Option<PathBuf>,
     /// Why it failed, when it did.
@@ -64,6 +66,7 @@ impl ExperimentResult {
             latency_ms: None,
             model_bytes: None,
             model_dir: None,
+            model_id: None,
             report_dir: None,
             error: Some(e.to_string()),
         }

@@ -945,6 +945,48 @@ impl Mlflow {
         })
     }
 
+    /// Registers logged model `model_id` under `name` in the Model Registry (the registered
+    /// model is created when new) as a new version whose source is `models:/<model_id>`, as
+    /// Python's `mlflow.register_model` does; returns the version. Needs the server (not
+    /// queued): a model still waiting in the outbox is an error saying so.
+    pub fn register_model(&self, name: &str, model_id: &str, run_id: Option<&str>) -> Result<u64> {
+        if name.trim().is_empty() {
+            return Err(Error::Tracking("register_model: empty model name".into()));
+        }
+        let id = self.resolve(model_id)?;
+        if id.starts_with("local-") {
+            return Err(Error::Tracking(format!(
+                "register_model: model {model_id} is still queued offline; run `genre mlflow sync` first"
+            )));
+        }
+        let run = match run_id {
+            Some(r) => Some(self.resolve(r)?),
+            None => None,
+        };
+        match self.post_json::<serde_json::Value>("registered-models/create", &json!({ "name": name })) {
+            Ok(_) => {}
+            Err(Failure::Status { code, .. }) if code == "RESOURCE_ALREADY_EXISTS" => {}
+            Err(f) => return Err(f.into_error()),
+        }
+        let mut body = json!({
+            "name": name,
+            "source": format!("models:/{id}"),
+            "model_id": id,
+        });
+        if let Some(r) = run {
+            body["run_id"] = json!(r);
+        }
+        let v: serde_json::Value = self
+            .post_json("model-versions/create", &body)
+            .map_err(Failure::into_error)?;
+        let version = &v["model_version"]["version"];
+        version
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .or_else(|| version.as_u64())
+            .ok_or_else(|| Error::Tracking(format!("model-versions/create answered {v}")))
+    }
+
     /// The logged model `model_id` (a placeholder is resolved once its creation was replayed).
     pub fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
         let id = self.resolve(model_id)?;
@@ -1385,12 +1427,21 @@ impl Mlflow {
                         t.value = self.map_run(&t.value)?;
                     }
                 }
-                let body = json!({
+                // `user_id` is what the UI shows as "Created by"; the `mlflow.user` tag, when the
+                // caller set one, says the same.
+                let user = tags
+                    .iter()
+                    .find(|t| t.key == "mlflow.user")
+                    .map(|t| t.value.clone());
+                let mut body = json!({
                     "experiment_id": experiment_id,
                     "run_name": run_name,
                     "start_time": start_time,
                     "tags": tags,
                 });
+                if let Some(u) = user {
+                    body["user_id"] = json!(u);
+                }
                 let body = serde_json::to_vec(&body).map_err(|e| Failure::Local(e.into()))?;
                 // On replay, or after an exchange whose answer was lost, the run may exist.
                 let mut ambiguous = replay;

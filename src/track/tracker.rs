@@ -40,6 +40,12 @@ pub trait Tracker {
     /// The active run's id.
     fn active_run(&self) -> Option<&str>;
 
+    /// Where the active run (or, offline, its experiment) is in the tracking server's UI;
+    /// `None` from trackers that record nothing.
+    fn ui_url(&self) -> Option<String> {
+        None
+    }
+
     /// A markdown description of the active run (`mlflow.note.content`: the UI's
     /// Description).
     fn set_description(&mut self, markdown: &str) -> Result<()> {
@@ -64,6 +70,13 @@ pub trait Tracker {
         _params: &[(String, String)],
         _metrics: &[(&str, f64)],
     ) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// Registers logged model `model_id` (from [`Tracker::log_model`]) in the Model Registry
+    /// as a new version of `name`; returns the version, `None` from trackers that record
+    /// nothing.
+    fn register_model(&mut self, _name: &str, _model_id: &str) -> Result<Option<u64>> {
         Ok(None)
     }
 
@@ -362,6 +375,29 @@ impl Tracker for MlflowTracker {
         self.stack.last().map(|r| r.id.as_str())
     }
 
+    fn register_model(&mut self, name: &str, model_id: &str) -> Result<Option<u64>> {
+        self.flush()?;
+        let run = self.active_run().map(str::to_string);
+        self.client
+            .register_model(name, model_id, run.as_deref())
+            .map(Some)
+    }
+
+    fn ui_url(&self) -> Option<String> {
+        let base = self.client.config().tracking_uri.trim_end_matches('/').to_string();
+        let exp = &self.experiment_id;
+        // MLflow 3.17's UI picks its GenAI or model-training view from a per-browser setting
+        // (GenAI on a fresh browser) unless the link names one.
+        let view = "workflowType=machine_learning";
+        if exp.starts_with("local-") {
+            return Some(format!("{base}/#/experiments?{view}"));
+        }
+        Some(match self.active_run().filter(|r| !r.starts_with("local-")) {
+            Some(run) => format!("{base}/#/experiments/{exp}/runs/{run}?{view}"),
+            None => format!("{base}/#/experiments/{exp}/runs?{view}"),
+        })
+    }
+
     fn log_dataset(&mut self, input: &DatasetInput) -> Result<()> {
         self.flush()?;
         let id = self.active()?.id.clone();
@@ -440,13 +476,33 @@ pub fn run_source() -> (&'static str, String) {
     ("LOCAL", program)
 }
 
-/// `mlflow.user`: `MLFLOW_TRACKING_USERNAME`, else `$USER` (`USERNAME`, `LOGNAME`), else
-/// `unknown`.
+/// `mlflow.user`: `MLFLOW_TRACKING_USERNAME`, else `$USER` (`USERNAME`, `LOGNAME`), else the
+/// login name of this process's uid, else `unknown`.
 pub fn run_user() -> String {
     ["MLFLOW_TRACKING_USERNAME", "USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+        .or_else(passwd_user)
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The login name of this process's real uid in `/etc/passwd` (as Python's
+/// `getpass.getuser()` falls back to), for shells and services that set no `$USER`.
+fn passwd_user() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let _password = f.next()?;
+        (f.next()? == uid && !name.is_empty()).then(|| name.to_string())
+    })
 }
 
 /// `ds` as an MLflow dataset input named `name`, used in `context` (`training`,
@@ -531,6 +587,21 @@ fn git_commit() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_user_falls_back_to_the_login_name() {
+        // With none of the variables set (as in this sandbox and in services), the passwd
+        // entry of our uid names the user; with them set, the variable wins.
+        let u = run_user();
+        assert!(!u.is_empty());
+        if ["MLFLOW_TRACKING_USERNAME", "USER", "USERNAME", "LOGNAME"]
+            .iter()
+            .all(|v| std::env::var(v).map_or(true, |x| x.trim().is_empty()))
+        {
+            assert_eq!(Some(u.clone()), passwd_user());
+            assert_ne!(u, "unknown");
+        }
+    }
 
     #[test]
     fn noop_tracker_nests_and_records_nothing() {
