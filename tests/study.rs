@@ -222,10 +222,13 @@ fn study_cli_logs_every_family_and_writes_the_submission() {
     let best = study.param("best.pipeline").unwrap().to_string();
     let best_model = get(&best).outputs.model_outputs[0].model_id.clone();
     let reg = Command::new("curl")
-        .args(["-sf", &format!(
-            "{}/api/2.0/mlflow/model-versions/get?name=genre-best&version=1",
-            server.uri()
-        )])
+        .args([
+            "-sf",
+            &format!(
+                "{}/api/2.0/mlflow/model-versions/get?name=genre-best&version=1",
+                server.uri()
+            ),
+        ])
         .output()
         .unwrap();
     let reg: serde_json::Value = serde_json::from_slice(&reg.stdout).unwrap_or_default();

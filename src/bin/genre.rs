@@ -404,7 +404,10 @@ fn run(cli: Cli) -> Result<()> {
         } => study(
             data,
             profile,
-            StudyOut { reports: out, models },
+            StudyOut {
+                reports: out,
+                models,
+            },
             seed,
             pipelines,
             register,

@@ -51,7 +51,11 @@ fn scores(m: &[Vec<usize>]) -> (f64, f64) {
         return (0.0, 0.0);
     }
     let nf = n as f64;
-    let purity = m.iter().map(|r| *r.iter().max().unwrap_or(&0)).sum::<usize>() as f64 / nf;
+    let purity = m
+        .iter()
+        .map(|r| *r.iter().max().unwrap_or(&0))
+        .sum::<usize>() as f64
+        / nf;
     let rows: Vec<f64> = m.iter().map(|r| r.iter().sum::<usize>() as f64).collect();
     let g = m.first().map_or(0, Vec::len);
     let cols: Vec<f64> = (0..g)
@@ -83,7 +87,9 @@ fn scores(m: &[Vec<usize>]) -> (f64, f64) {
 
 /// The first two principal directions of the rows of `x` (centred), by power iteration.
 fn project_2d(x: &Array2<f32>, seed: u64) -> Vec<[f32; 2]> {
-    let mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(x.ncols()));
+    let mean = x
+        .mean_axis(Axis(0))
+        .unwrap_or_else(|| Array1::zeros(x.ncols()));
     let c = x - &mean;
     let cov = c.t().dot(&c);
     let d = cov.nrows();
@@ -159,7 +165,9 @@ pub fn kmeans_clusters(ds: &Dataset, x: &Dense, k: usize, seed: u64) -> Result<C
 /// KMeans clusters of the documents' TF-IDF vectors (classic_text view, reduced by SVD to 100
 /// standardised components), k clusters, seeded.
 pub fn document_clusters(ds: &Dataset, k: usize, seed: u64) -> Result<Clusters> {
-    let (_, x) = TextFeatures::tfidf().then_svd(100, seed).fit_transform(ds)?;
+    let (_, x) = TextFeatures::tfidf()
+        .then_svd(100, seed)
+        .fit_transform(ds)?;
     match x {
         Features::Dense(d) => kmeans_clusters(ds, &d, k, seed),
         Features::Sparse(_) => Err(Error::Config("clusters: expected dense vectors".into())),
@@ -184,7 +192,13 @@ impl Clusters {
                 .iter()
                 .take(3)
                 .filter(|(_, v)| *v > 0)
-                .map(|(j, v)| format!("{} {:.0}%", self.genres[*j], 100.0 * *v as f64 / n.max(1) as f64))
+                .map(|(j, v)| {
+                    format!(
+                        "{} {:.0}%",
+                        self.genres[*j],
+                        100.0 * *v as f64 / n.max(1) as f64
+                    )
+                })
                 .collect();
             cluster.push(c as u32);
             size.push(n as u32);
@@ -217,7 +231,10 @@ impl Clusters {
             .iter()
             .enumerate()
             .map(|(c, r)| {
-                let best = r.iter().enumerate().max_by_key(|&(j, v)| (*v, std::cmp::Reverse(j)));
+                let best = r
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|&(j, v)| (*v, std::cmp::Reverse(j)));
                 match best {
                     Some((j, _)) => format!("{c}: {}", self.genres[j]),
                     None => c.to_string(),
@@ -245,7 +262,10 @@ mod tests {
         // Perfect agreement (up to relabelling): purity 1, NMI 1.
         let m = contingency(&[0, 0, 1, 1], &[1, 1, 0, 0], 2, 2);
         let (p, n) = scores(&m);
-        assert!((p - 1.0).abs() < 1e-12 && (n - 1.0).abs() < 1e-12, "{p} {n}");
+        assert!(
+            (p - 1.0).abs() < 1e-12 && (n - 1.0).abs() < 1e-12,
+            "{p} {n}"
+        );
         // Independent: one cluster holds half of each genre.
         let m = contingency(&[0, 1, 0, 1], &[0, 0, 1, 1], 2, 2);
         let (p, n) = scores(&m);

@@ -963,7 +963,9 @@ impl Mlflow {
             Some(r) => Some(self.resolve(r)?),
             None => None,
         };
-        match self.post_json::<serde_json::Value>("registered-models/create", &json!({ "name": name })) {
+        match self
+            .post_json::<serde_json::Value>("registered-models/create", &json!({ "name": name }))
+        {
             Ok(_) => {}
             Err(Failure::Status { code, .. }) if code == "RESOURCE_ALREADY_EXISTS" => {}
             Err(f) => return Err(f.into_error()),

@@ -384,7 +384,12 @@ impl Tracker for MlflowTracker {
     }
 
     fn ui_url(&self) -> Option<String> {
-        let base = self.client.config().tracking_uri.trim_end_matches('/').to_string();
+        let base = self
+            .client
+            .config()
+            .tracking_uri
+            .trim_end_matches('/')
+            .to_string();
         let exp = &self.experiment_id;
         // MLflow 3.17's UI picks its GenAI or model-training view from a per-browser setting
         // (GenAI on a fresh browser) unless the link names one.
@@ -392,10 +397,12 @@ impl Tracker for MlflowTracker {
         if exp.starts_with("local-") {
             return Some(format!("{base}/#/experiments?{view}"));
         }
-        Some(match self.active_run().filter(|r| !r.starts_with("local-")) {
-            Some(run) => format!("{base}/#/experiments/{exp}/runs/{run}?{view}"),
-            None => format!("{base}/#/experiments/{exp}/runs?{view}"),
-        })
+        Some(
+            match self.active_run().filter(|r| !r.starts_with("local-")) {
+                Some(run) => format!("{base}/#/experiments/{exp}/runs/{run}?{view}"),
+                None => format!("{base}/#/experiments/{exp}/runs?{view}"),
+            },
+        )
     }
 
     fn log_dataset(&mut self, input: &DatasetInput) -> Result<()> {
