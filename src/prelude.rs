@@ -8,6 +8,10 @@ pub use crate::eda::{duplicate_texts, genre_table, length_stats, top_terms, top_
 pub use crate::error::{Error, Result};
 pub use crate::eval::{ClassificationReport, ConfusionMatrix, Curves};
 pub use crate::features::{
+    Architecture, FastTextConfig, FittedWordVectorFeatures, PoolConfig, Pooling, VectorFormat,
+    VectorSource, Word2VecConfig, WordVectorFeatures, WordVectors,
+};
+pub use crate::features::{
     Csr, Dense, EmbeddingCache, EncoderOptions, Features, FittedSvd, FittedTextFeatures,
     FittedTfidf, Representation, SentenceEncoder, SentenceFeatures, Svd, TextFeatures, Tfidf,
 };
