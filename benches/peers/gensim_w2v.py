@@ -4,7 +4,7 @@
 Subcommands (run from the crate root with the venv's python):
   fixture            train a tiny gensim Word2Vec on a toy corpus and write it in word2vec
                      text and binary format to tests/fixtures/wordvec/ (+ gensim_small.json with the
-                     vocabulary, dim and a few values) for the Rust test tests/gensim.rs.
+                     vocabulary, dim and a few values) for the Rust test tests/wordvec.rs.
   check TXT BIN      load vectors we wrote (word2vec text / binary) with
                      KeyedVectors.load_word2vec_format and check both agree; prints a summary.
   corpus OUT [N]     tokenise train_data.txt (lowercase, split on non-alphanumeric, drop a small
