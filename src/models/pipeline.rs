@@ -275,11 +275,11 @@ pub const PIPELINES: &[(&str, &str)] = &[
     ),
     (
         "w2v-ffnn",
-        "classic view → Word2Vec skip-gram (100) trained on the training side → SIF → standardised → FFNN",
+        "classic view → Word2Vec skip-gram (100-d, 20 epochs) trained on the training side → SIF → standardised → FFNN",
     ),
     (
         "fasttext-ffnn",
-        "classic view → FastText skip-gram (100, n-grams 3–6) trained on the training side → SIF → standardised → FFNN",
+        "classic view → FastText skip-gram (100-d, 20 epochs, n-grams 3–6) trained on the training side → SIF → standardised → FFNN",
     ),
     (
         "glove-ffnn",
