@@ -306,7 +306,8 @@ fn our_files_round_trip_through_every_format() {
 #[test]
 #[ignore = "needs scripts/assets (GloVe 6B 50d); run with --include-ignored"]
 fn glove_loads_and_king_minus_man_plus_woman_is_near_queen() {
-    let v = load_glove(&glove_dir()).expect("GloVe is missing: run bash scripts/assets");
+    let v = WordVectors::glove().expect("GloVe is missing: run bash scripts/assets");
+    assert_eq!(load_glove(&glove_dir()).unwrap().data(), v.data());
     assert_eq!(v.len(), 400_000);
     assert_eq!(v.dim(), 50);
     assert_eq!(&v.words()[..3], &["the", ",", "."]);
@@ -403,6 +404,51 @@ fn w2v_and_fasttext_pipelines_save_and_load_identical_scores() {
 #[ignore = "needs scripts/assets (GloVe 6B 50d); run with --include-ignored"]
 fn glove_pipeline_saves_and_loads_identical_scores() {
     save_load_identical("glove-ffnn", &[]);
+}
+
+/// `--set vectors=FILE`: a `.vec` file (the first 30,000 GloVe words) instead of the folder;
+/// the saved model records the file's sha256 and refuses it once it changed.
+#[test]
+#[ignore = "needs scripts/assets (GloVe 6B 50d); run with --include-ignored"]
+fn glove_pipeline_reads_a_vectors_file_and_notices_when_it_changes() {
+    let g = WordVectors::glove().expect("GloVe is missing: run bash scripts/assets");
+    let n = 30_000;
+    let small = WordVectors::new(
+        g.words()[..n].to_vec(),
+        g.dim(),
+        g.data()[..n * g.dim()].to_vec(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("small.vec");
+    VectorFormat::FastTextVec.write(&small, &file).unwrap();
+    let train = Dataset::kaggle(shared("train_data.txt")).unwrap();
+    let train = train.take(&(0..400).collect::<Vec<_>>()).unwrap();
+    let mut cfg = PipelineConfig::from_name("glove-linear").unwrap();
+    cfg.set("vectors", file.to_str().unwrap()).unwrap();
+    let model = cfg
+        .fit_with(
+            &train,
+            PipelineFitOptions {
+                quiet: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let out = dir.path().join("model");
+    model.save(&out).unwrap();
+    let a = model.scores(&train).unwrap();
+    assert_eq!(a, load_model(&out).unwrap().scores(&train).unwrap());
+    // change one value of the file: loading refuses it
+    let mut data = small.data().to_vec();
+    data[0] += 1.0;
+    let changed = WordVectors::new(small.words().to_vec(), small.dim(), data).unwrap();
+    VectorFormat::FastTextVec.write(&changed, &file).unwrap();
+    let e = match load_model(&out) {
+        Ok(_) => panic!("a changed vectors file was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("sha256") && e.contains("small.vec"), "{e}");
 }
 
 #[test]

@@ -47,6 +47,23 @@ pub fn spacy_dir() -> PathBuf {
     assets_dir().join(SPACY_DIR)
 }
 
+impl WordVectors {
+    /// GloVe 6B 50d from `$GENRE_NLP_TOOLS/assets/glove-6B-50d` (`scripts/assets` fetches it).
+    pub fn glove() -> Result<Self> {
+        load_glove(&glove_dir())
+    }
+
+    /// spaCy en_core_web_md's vectors from `$GENRE_NLP_TOOLS/assets/spacy-en-md`.
+    pub fn spacy() -> Result<Self> {
+        load_spacy(&spacy_dir())
+    }
+
+    /// Reads a vectors folder or file ([`load_vectors_path`]).
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
+        load_vectors_path(path.as_ref())
+    }
+}
+
 /// The files a pretrained folder must hold, for error messages and checksums.
 pub fn glove_files(dir: &Path) -> Vec<PathBuf> {
     vec![dir.join(GLOVE_NPY), dir.join(GLOVE_WORDS)]
