@@ -401,9 +401,10 @@ fn w2v_and_fasttext_pipelines_save_and_load_identical_scores() {
 }
 
 #[test]
-#[ignore = "needs scripts/assets (GloVe 6B 50d); run with --include-ignored"]
-fn glove_pipeline_saves_and_loads_identical_scores() {
+#[ignore = "needs scripts/assets (GloVe, spaCy); run with --include-ignored"]
+fn glove_and_spacy_pipelines_save_and_load_identical_scores() {
     save_load_identical("glove-ffnn", &[]);
+    save_load_identical("spacy-ffnn", &[("pool", "tfidf")]);
 }
 
 /// `--set vectors=FILE`: a `.vec` file (the first 30,000 GloVe words) instead of the folder;
