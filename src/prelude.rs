@@ -11,6 +11,10 @@ pub use crate::eda::{
 pub use crate::error::{Error, Result};
 pub use crate::eval::{ClassificationReport, ConfusionMatrix, Curves};
 pub use crate::features::{
+    Architecture, FastTextConfig, FittedWordVectorFeatures, PoolConfig, Pooling, VectorFormat,
+    VectorSource, Word2VecConfig, WordVectorFeatures, WordVectors,
+};
+pub use crate::features::{
     Csr, Dense, EmbeddingCache, EncoderOptions, Features, FittedSvd, FittedTextFeatures,
     FittedTfidf, Representation, SentenceEncoder, SentenceFeatures, Svd, TextFeatures, Tfidf,
 };

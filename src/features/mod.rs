@@ -7,7 +7,10 @@
 //! - [`sentence`]: sentence embeddings (MiniLM: tokenizer, encoder, mean pooling), length-sorted;
 //! - [`embedding`]: sentence embeddings as a representation (`minilm-…` pipelines);
 //! - [`cache`]: the on-disk embedding cache (`artifacts/cache/`);
-//! - [`svd`]: truncated randomized SVD (Halko et al.) straight on the sparse matrix.
+//! - [`svd`]: truncated randomized SVD (Halko et al.) straight on the sparse matrix;
+//! - [`wordvec`]: word vectors (Word2Vec / FastText training, GloVe / spaCy tables, word2vec and
+//!   fastText formats, mean / TF-IDF / SIF pooling, neighbours) and the `w2v-…`, `fasttext-…`,
+//!   `glove-…`, `spacy-…` representations.
 
 pub mod cache;
 pub mod embedding;
@@ -16,6 +19,7 @@ pub mod representation;
 pub mod sentence;
 pub mod svd;
 pub mod tfidf;
+pub mod wordvec;
 
 pub use cache::{CacheSpace, EmbeddingCache};
 pub use embedding::{FittedSentenceFeatures, SentenceFeatures};
@@ -26,3 +30,7 @@ pub use representation::{
 pub use sentence::{EmbedReport, EncoderOptions, SentenceEncoder};
 pub use svd::{FittedSvd, Svd};
 pub use tfidf::{Analyzer, DocFreq, FittedTfidf, Norm, Tfidf, Tokenizer};
+pub use wordvec::{
+    Architecture, FastTextConfig, FittedWordVectorFeatures, Neighbour, PoolConfig, Pooler, Pooling,
+    VectorFormat, VectorSource, Word2VecConfig, WordVectorFeatures, WordVectors,
+};

@@ -1,6 +1,6 @@
 //! Pipelines as compositions: a representation ([`RepresentationSpec`]) and a model on top
 //! ([`ModelSpec`]) make a [`PipelineConfig`]; its name is the parts joined (`tfidf-svd-ffnn`,
-//! `bow-svd-ffnn`, `tfidf-ffnn`, `minilm-linear`, `minilm-ffnn`, ...). Fitting gives a [`Pipeline`], a [`Classifier`] saved as
+//! `bow-svd-ffnn`, `tfidf-ffnn`, `minilm-linear`, `minilm-ffnn`, `w2v-ffnn`, `glove-linear`, ...). Fitting gives a [`Pipeline`], a [`Classifier`] saved as
 //! one directory (`model.json` names the parts and their options; each part saves its own
 //! state) that [`crate::models::load`] reads back.
 
@@ -13,9 +13,10 @@ use crate::data::{Dataset, Labels, SplitConfig};
 use crate::error::{Error, Result};
 use crate::features::embedding::SENTENCE_KEYS;
 use crate::features::representation::TEXT_FEATURE_KEYS;
+use crate::features::wordvec::representation::WORDVEC_KEYS;
 use crate::features::{
-    Dense, Features, FittedSentenceFeatures, FittedTextFeatures, Representation, SentenceFeatures,
-    TextFeatures,
+    Dense, Features, FittedSentenceFeatures, FittedTextFeatures, FittedWordVectorFeatures,
+    Representation, SentenceFeatures, TextFeatures, WordVectorFeatures,
 };
 use crate::models::classifier::{flatten_params, Classifier, Fit, ModelMeta};
 use crate::models::ffnn::{FfnnConfig, FfnnModel, FFNN_KEYS};
@@ -33,6 +34,8 @@ pub enum RepresentationSpec {
     Text(TextFeatures),
     /// Sentence embeddings (MiniLM).
     Sentence(SentenceFeatures),
+    /// Pooled word vectors (Word2Vec / FastText trained here, GloVe / spaCy pretrained).
+    WordVectors(WordVectorFeatures),
 }
 
 impl RepresentationSpec {
@@ -41,6 +44,7 @@ impl RepresentationSpec {
         match self {
             RepresentationSpec::Text(t) => t.name(),
             RepresentationSpec::Sentence(s) => s.name(),
+            RepresentationSpec::WordVectors(w) => w.name(),
         }
     }
 
@@ -48,6 +52,7 @@ impl RepresentationSpec {
         match self {
             RepresentationSpec::Text(_) => TEXT_FEATURE_KEYS,
             RepresentationSpec::Sentence(_) => SENTENCE_KEYS,
+            RepresentationSpec::WordVectors(_) => WORDVEC_KEYS,
         }
     }
 
@@ -55,6 +60,7 @@ impl RepresentationSpec {
         match self {
             RepresentationSpec::Text(t) => t.set(key, value),
             RepresentationSpec::Sentence(s) => s.set(key, value),
+            RepresentationSpec::WordVectors(w) => w.set(key, value),
         }
     }
 
@@ -62,6 +68,7 @@ impl RepresentationSpec {
         match self {
             RepresentationSpec::Text(t) => t.validate(),
             RepresentationSpec::Sentence(s) => s.validate(),
+            RepresentationSpec::WordVectors(w) => w.validate(),
         }
     }
 
@@ -75,6 +82,10 @@ impl RepresentationSpec {
                 let (r, x) = s.fit_transform(train)?;
                 (FittedRepresentation::Sentence(r), x)
             }
+            RepresentationSpec::WordVectors(w) => {
+                let (r, x) = w.fit_transform(train)?;
+                (FittedRepresentation::WordVectors(Box::new(r)), x)
+            }
         })
     }
 
@@ -86,6 +97,9 @@ impl RepresentationSpec {
             RepresentationSpec::Sentence(s) => {
                 FittedRepresentation::Sentence(FittedSentenceFeatures::load(dir, s.clone())?)
             }
+            RepresentationSpec::WordVectors(w) => FittedRepresentation::WordVectors(Box::new(
+                FittedWordVectorFeatures::load(dir, w.clone())?,
+            )),
         })
     }
 }
@@ -97,6 +111,8 @@ pub enum FittedRepresentation {
     Text(Box<FittedTextFeatures>),
     /// Sentence embeddings.
     Sentence(FittedSentenceFeatures),
+    /// Pooled word vectors.
+    WordVectors(Box<FittedWordVectorFeatures>),
 }
 
 impl FittedRepresentation {
@@ -104,6 +120,7 @@ impl FittedRepresentation {
         match self {
             FittedRepresentation::Text(t) => t.as_ref(),
             FittedRepresentation::Sentence(s) => s,
+            FittedRepresentation::WordVectors(w) => w.as_ref(),
         }
     }
 }
@@ -256,7 +273,42 @@ pub const PIPELINES: &[(&str, &str)] = &[
         "minilm-ffnn",
         "title + plot → all-MiniLM-L6-v2 sentence embeddings (384) → standardised → FFNN",
     ),
+    (
+        "w2v-ffnn",
+        "classic view → Word2Vec skip-gram (100-d, 20 epochs) trained on the training side → SIF → standardised → FFNN",
+    ),
+    (
+        "fasttext-ffnn",
+        "classic view → FastText skip-gram (100-d, 20 epochs, n-grams 3–6) trained on the training side → SIF → standardised → FFNN",
+    ),
+    (
+        "glove-ffnn",
+        "classic view → GloVe 6B 50d (pretrained) → SIF → standardised → FFNN",
+    ),
+    (
+        "spacy-ffnn",
+        "classic view → spaCy en_core_web_md vectors (300, pretrained) → SIF → standardised → FFNN",
+    ),
+    (
+        "w2v-linear",
+        "Word2Vec document vectors (as w2v-ffnn) → logistic regression, C by cross-validation",
+    ),
+    (
+        "fasttext-linear",
+        "FastText document vectors (as fasttext-ffnn) → logistic regression, C by cross-validation",
+    ),
+    (
+        "glove-linear",
+        "GloVe document vectors (as glove-ffnn) → logistic regression, C by cross-validation",
+    ),
+    (
+        "spacy-linear",
+        "spaCy document vectors (as spacy-ffnn) → logistic regression, C by cross-validation",
+    ),
 ];
+
+/// Representation names made of word vectors.
+const WORDVEC_REPRS: &[&str] = &["w2v", "fasttext", "glove", "spacy"];
 
 /// Options a pipeline's `fit` takes besides its config.
 #[derive(Default)]
@@ -298,7 +350,9 @@ impl PipelineConfig {
         let (repr, model) = name.rsplit_once('-').ok_or_else(unknown)?;
         let model = match model {
             "ffnn" => ModelSpec::Ffnn(FfnnConfig::default()),
-            "linear" if repr == "minilm" => ModelSpec::Linear(LinearHeadConfig::default()),
+            "linear" if repr == "minilm" || WORDVEC_REPRS.contains(&repr) => {
+                ModelSpec::Linear(LinearHeadConfig::default())
+            }
             _ => return Err(unknown()),
         };
         let seed = model.seed();
@@ -308,6 +362,10 @@ impl PipelineConfig {
             "tfidf-svd" => RepresentationSpec::Text(TextFeatures::tfidf().then_svd(512, seed)),
             "bow-svd" => RepresentationSpec::Text(TextFeatures::bow().then_svd(512, seed)),
             "minilm" => RepresentationSpec::Sentence(SentenceFeatures::minilm()),
+            "w2v" => RepresentationSpec::WordVectors(WordVectorFeatures::w2v()),
+            "fasttext" => RepresentationSpec::WordVectors(WordVectorFeatures::fasttext()),
+            "glove" => RepresentationSpec::WordVectors(WordVectorFeatures::glove()),
+            "spacy" => RepresentationSpec::WordVectors(WordVectorFeatures::spacy()),
             _ => return Err(unknown()),
         };
         Ok(PipelineConfig {
@@ -345,6 +403,9 @@ impl PipelineConfig {
                 &mut self.representation
             {
                 svd.seed = seed;
+            }
+            if let RepresentationSpec::WordVectors(w) = &mut self.representation {
+                w.set_seed(seed);
             }
         }
         if self.representation.set(key, value)? || self.model.set(key, value)? {
