@@ -104,6 +104,7 @@ fn main_notebook_runs_the_study_top_to_bottom() {
         "KMeans clusters vs 27 genres",
         "baseline (quick profile)",
         "ffnn (quick profile)",
+        "nearest 5 neighbours by cosine",
         "study (quick profile)",
         "predictions by",
         "study files",
@@ -198,7 +199,12 @@ fn main_notebook_runs_the_study_top_to_bottom() {
         .filter(|r| r.parent_run_id() == Some(study.info.run_id.as_str()))
         .collect();
     let names: Vec<&str> = children.iter().map(|r| r.info.run_name.as_str()).collect();
-    for name in ["tfidf-linear", "tfidf-svd-ffnn", "minilm-ffnn"] {
+    for name in [
+        "tfidf-linear",
+        "tfidf-svd-ffnn",
+        "glove-ffnn",
+        "minilm-ffnn",
+    ] {
         assert!(names.contains(&name), "no nested run {name} in {names:?}");
     }
     for child in children {

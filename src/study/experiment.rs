@@ -88,13 +88,22 @@ impl Profile {
     /// The pipelines a study of this profile runs, in the order of the reference study.
     pub fn pipelines(&self) -> &'static [&'static str] {
         match self {
-            Profile::Quick => &["tfidf-linear", "tfidf-svd-ffnn", "minilm-ffnn"],
+            Profile::Quick => &[
+                "tfidf-linear",
+                "tfidf-svd-ffnn",
+                "glove-ffnn",
+                "minilm-ffnn",
+            ],
             Profile::Full => &[
                 "tfidf-linear",
                 "minilm-linear",
                 "tfidf-svd-ffnn",
                 "bow-svd-ffnn",
                 "tfidf-ffnn",
+                "w2v-ffnn",
+                "fasttext-ffnn",
+                "glove-ffnn",
+                "spacy-ffnn",
                 "minilm-ffnn",
             ],
         }
