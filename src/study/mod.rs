@@ -727,6 +727,9 @@ impl Study {
     }
 }
 
+/// A fitted model, its per-epoch history (networks) and its C tuning (linear models).
+type Fitted = (Box<dyn Classifier>, Option<History>, Vec<(f32, f64, f64)>);
+
 /// Fits, scores, saves and logs one experiment inside its (already started) run.
 fn run_one(
     split: &Split,
@@ -755,28 +758,27 @@ fn run_one(
         }
     }
     let t_fit = Instant::now();
-    let (model, history, tuning): (Box<dyn Classifier>, Option<History>, Vec<(f32, f64, f64)>) =
-        match &exp.spec {
-            ExperimentSpec::TfidfLinear(c) => {
-                let m = c.fit(&split.train)?;
-                let tuning = m.fit_report().tuning.clone();
-                t.log_metric("chosen_c", f64::from(m.fit_report().chosen_c), 0)?;
-                (Box::new(m), None, tuning)
-            }
-            ExperimentSpec::Pipeline(c) => {
-                let p = c.fit_with(
-                    &split.train,
-                    PipelineFitOptions {
-                        tracker: Some(&mut *t),
-                        quiet: cfg.quiet,
-                        ..Default::default()
-                    },
-                )?;
-                let h = (!p.history().epochs.is_empty()).then(|| p.history().clone());
-                let tuning = p.fit_report().tuning.clone();
-                (Box::new(p), h, tuning)
-            }
-        };
+    let (model, history, tuning): Fitted = match &exp.spec {
+        ExperimentSpec::TfidfLinear(c) => {
+            let m = c.fit(&split.train)?;
+            let tuning = m.fit_report().tuning.clone();
+            t.log_metric("chosen_c", f64::from(m.fit_report().chosen_c), 0)?;
+            (Box::new(m), None, tuning)
+        }
+        ExperimentSpec::Pipeline(c) => {
+            let p = c.fit_with(
+                &split.train,
+                PipelineFitOptions {
+                    tracker: Some(&mut *t),
+                    quiet: cfg.quiet,
+                    ..Default::default()
+                },
+            )?;
+            let h = (!p.history().epochs.is_empty()).then(|| p.history().clone());
+            let tuning = p.fit_report().tuning.clone();
+            (Box::new(p), h, tuning)
+        }
+    };
     let fit_seconds = t_fit.elapsed().as_secs_f64();
     if matches!(exp.spec, ExperimentSpec::TfidfLinear(_)) {
         for (step, (c, f1, acc)) in tuning.iter().enumerate() {
