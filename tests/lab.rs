@@ -18,6 +18,14 @@ fn lab_serves_the_notebook_with_the_rust_kernel() {
     let server = MlflowServer::start();
     let port = free_port();
     let token = "genre-lab-test-token";
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("lab.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let log_tail = || {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    };
     let mut lab = Command::new("bash")
         .arg("scripts/lab")
         .current_dir(root())
@@ -26,7 +34,7 @@ fn lab_serves_the_notebook_with_the_rust_kernel() {
         .env_remove("GENRE_PROFILE")
         .env("MLFLOW_TRACKING_URI", server.uri())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .process_group(0)
         .spawn()
         .unwrap();
@@ -43,7 +51,8 @@ fn lab_serves_the_notebook_with_the_rust_kernel() {
     let url = format!("http://127.0.0.1:{port}");
     assert!(
         first.contains(&format!("{url}/lab/tree/notebook.ipynb?token={token}")),
-        "{first}"
+        "{first}\n{}",
+        log_tail()
     );
     assert!(second.contains(&server.uri()), "{second}");
     // Wait until the server answers its API.
@@ -62,7 +71,10 @@ fn lab_serves_the_notebook_with_the_rust_kernel() {
     };
     if !ready {
         stop();
-        panic!("JupyterLab did not list the rust kernel at {url} within 180 s");
+        panic!(
+            "JupyterLab did not list the rust kernel at {url} within 180 s; its log:\n{}",
+            log_tail()
+        );
     }
     let tools = std::env::var("GENRE_NLP_TOOLS")
         .unwrap_or_else(|_| root().join(".tools").display().to_string());
