@@ -7,39 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn shared(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/imdb-genre")
-        .join(name)
-}
-
-fn genre(args: &[&str]) -> (bool, String, String) {
-    genre_env(args, &[])
-}
-
-fn genre_env(args: &[&str], env: &[(&str, &Path)]) -> (bool, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_genre"));
-    cmd.args(args).env_remove("MLFLOW_TRACKING_URI");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::cli::{genre, genre_env, predict_and_evaluate, s, shared};
 
 #[test]
 fn fit_predict_evaluate_every_composed_pipeline() {
     let dir = tempfile::tempdir().unwrap();
     let train = shared("train_data.txt");
-    let test = shared("test_data_solution.txt");
     for name in ["tfidf-svd-ffnn", "bow-svd-ffnn", "tfidf-ffnn"] {
         let model = dir.path().join(name);
         let (ok, out, err) = genre(&[
@@ -62,32 +35,7 @@ fn fit_predict_evaluate_every_composed_pipeline() {
         assert!(model.join(format!("{name}_epoch_metrics.csv")).exists());
         let csv = std::fs::read_to_string(model.join(format!("{name}_epoch_metrics.csv"))).unwrap();
         assert_eq!(csv.lines().count(), 7, "{csv}");
-        let pred = dir.path().join(format!("{name}.csv"));
-        let (ok, _, err) = genre(&[
-            "predict",
-            "--model",
-            s(&model),
-            "--input",
-            s(&test),
-            "--output",
-            s(&pred),
-        ]);
-        assert!(ok, "{name}: predict failed: {err}");
-        let rows = std::fs::read_to_string(&pred).unwrap();
-        assert_eq!(rows.lines().count(), 1671);
-        assert!(rows.starts_with("id,genre\n2,"), "{}", &rows[..40]);
-        let (ok, out, err) = genre(&[
-            "evaluate",
-            "--model",
-            s(&model),
-            "--input",
-            s(&test),
-            "--json",
-        ]);
-        assert!(ok, "{name}: evaluate failed: {err}");
-        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-        let f1 = v["macro_f1"].as_f64().unwrap();
-        let acc = v["accuracy"].as_f64().unwrap();
+        let (acc, f1) = predict_and_evaluate(name, &model, dir.path());
         // Chance over 27 genres is a macro-F1 near 0.03; six epochs already reach > 0.1.
         assert!(
             acc > 0.1 && f1 > 0.1,

@@ -6,8 +6,10 @@
 //! `fasttext-…`, `glove-…`, `spacy-…` pipelines: save → load identical scores, and
 //! `genre fit / predict / evaluate` end to end on the real slice.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use common::cli::{genre, predict_and_evaluate, s, shared};
+use std::path::PathBuf;
 
 use genre_nlp::features::wordvec::io::VectorFormat;
 use genre_nlp::features::wordvec::neighbours::cosine;
@@ -352,12 +354,6 @@ fn spacy_loads_and_cat_is_nearer_dog_than_tax() {
 // ---------------------------------------------------------------------------------------------
 // Pipelines on the real slice
 
-fn shared(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/imdb-genre")
-        .join(name)
-}
-
 fn save_load_identical(name: &str, sets: &[(&str, &str)]) {
     let train = Dataset::kaggle(shared("train_data.txt")).unwrap();
     let test = Dataset::kaggle(shared("test_data_solution.txt")).unwrap();
@@ -472,27 +468,9 @@ fn a_bad_word_vector_option_names_the_key() {
     assert!(e.contains("/nonexistent/vectors"), "{e}");
 }
 
-fn genre(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_genre"))
-        .args(args)
-        .env_remove("MLFLOW_TRACKING_URI")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 fn cli_end_to_end(name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let train = shared("train_data.txt");
-    let test = shared("test_data_solution.txt");
     let model = dir.path().join(name);
     let mut args = vec![
         "fit",
@@ -515,35 +493,7 @@ fn cli_end_to_end(name: &str) {
         "{out}"
     );
     assert!(model.join("wordvec.json").exists());
-    let pred = dir.path().join("pred.csv");
-    let (ok, _, err) = genre(&[
-        "predict",
-        "--model",
-        s(&model),
-        "--input",
-        s(&test),
-        "--output",
-        s(&pred),
-    ]);
-    assert!(ok, "{name}: predict failed: {err}");
-    assert_eq!(
-        std::fs::read_to_string(&pred).unwrap().lines().count(),
-        1671
-    );
-    let (ok, out, err) = genre(&[
-        "evaluate",
-        "--model",
-        s(&model),
-        "--input",
-        s(&test),
-        "--json",
-    ]);
-    assert!(ok, "{name}: evaluate failed: {err}");
-    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    let (f1, acc) = (
-        v["macro_f1"].as_f64().unwrap(),
-        v["accuracy"].as_f64().unwrap(),
-    );
+    let (acc, f1) = predict_and_evaluate(name, &model, dir.path());
     eprintln!("{name}: 4 epochs: accuracy {acc:.4}, macro-F1 {f1:.4}");
     // chance over 27 genres is a macro-F1 near 0.03
     assert!(
