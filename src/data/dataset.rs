@@ -319,6 +319,19 @@ impl Dataset {
         self.lines.iter().map(|&l| l as usize).collect()
     }
 
+    /// The same rows with every plot text passed through `f` (ids, titles, genres and lines
+    /// kept): e.g. probe rows no cache has seen.
+    pub(crate) fn map_texts(&self, f: impl Fn(&str) -> String) -> Dataset {
+        Dataset {
+            ids: self.ids.clone(),
+            titles: self.titles.clone(),
+            texts: self.texts.iter().map(|t| f(t)).collect(),
+            genres: self.genres.clone(),
+            lines: self.lines.clone(),
+            report: self.report.clone(),
+        }
+    }
+
     /// The rows at `indices`, in that order (a split side, a resample). An index out of range
     /// is an error.
     pub fn take(&self, indices: &[usize]) -> Result<Dataset> {

@@ -274,14 +274,18 @@ fn tables_tag(paths: &[&str]) -> String {
 }
 
 /// Milliseconds per document scoring up to `rows` rows of `data` in one batch, after scoring 8.
+/// Each probe text ends in an extra " ." so that no embedding cache has seen it: the probe
+/// times the whole model, encoder included, as for new documents.
 fn latency_probe(model: &dyn Classifier, data: &Dataset, rows: usize) -> Result<f64> {
     let n = rows.min(data.len());
     if n == 0 {
         return Err(Error::Config("latency probe: no rows to score".into()));
     }
+    let nonce = format!(" . {}", crate::track::types::now_ms());
+    let fresh = data.map_texts(|t| format!("{t}{nonce}"));
     let warm: Vec<usize> = (0..8.min(n)).collect();
-    model.scores(&data.take(&warm)?)?;
-    let probe = data.take(&(0..n).collect::<Vec<_>>())?;
+    model.scores(&fresh.take(&warm)?)?;
+    let probe = fresh.take(&(0..n).collect::<Vec<_>>())?;
     let t = Instant::now();
     model.scores(&probe)?;
     Ok(1000.0 * t.elapsed().as_secs_f64() / n as f64)
@@ -875,4 +879,71 @@ fn run_one(
         report_dir: Some(report_dir),
         error: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Labels;
+    use crate::features::Dense;
+    use std::sync::Mutex;
+
+    /// Records every text it scores.
+    struct Recorder {
+        labels: Labels,
+        seen: Mutex<Vec<String>>,
+    }
+
+    impl Classifier for Recorder {
+        fn pipeline(&self) -> &str {
+            "recorder"
+        }
+        fn labels(&self) -> &Labels {
+            &self.labels
+        }
+        fn scores(&self, data: &Dataset) -> Result<Dense> {
+            let mut seen = self.seen.lock().expect("lock");
+            seen.extend(data.texts().iter().map(|t| t.to_string()));
+            Ok(Dense::zeros((data.len(), self.labels.len())))
+        }
+        fn predict_proba(&self, _data: &Dataset) -> Result<Option<Dense>> {
+            Ok(None)
+        }
+        fn params(&self) -> Vec<(String, String)> {
+            Vec::new()
+        }
+        fn save(&self, _dir: &Path) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn latency_probe_scores_texts_no_cache_has_seen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("d.txt");
+        let rows: String = (1..=20)
+            .map(|i| {
+                format!(
+                    "{i} ::: T{i} ::: {} ::: plot number {i}\n",
+                    ["drama", "comedy"][i % 2]
+                )
+            })
+            .collect();
+        std::fs::write(&path, rows).expect("write");
+        let ds = Dataset::kaggle(&path).expect("load");
+        let model = Recorder {
+            labels: Labels::from_dataset(&ds).expect("labels"),
+            seen: Mutex::new(Vec::new()),
+        };
+        let ms = latency_probe(&model, &ds, 12).expect("probe");
+        assert!(ms >= 0.0);
+        let seen = model.seen.lock().expect("lock");
+        // 8 warm-up rows, then the 12 probe rows; none is an original text, each extends one.
+        assert_eq!(seen.len(), 20);
+        let originals = ds.texts();
+        for t in seen.iter() {
+            assert!(!originals.contains(&t.as_str()), "{t}");
+            assert!(originals.iter().any(|o| t.starts_with(*o)), "{t}");
+        }
+    }
 }
