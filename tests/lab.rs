@@ -26,7 +26,31 @@ fn lab_serves_the_notebook_with_the_rust_kernel() {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
     };
-    let mut lab = Command::new("bash")
+    // Started as a user starts it, from a plain shell: without the variables `cargo test` sets
+    // (the kernel would inherit them, and build scripts that read them would rebuild ring,
+    // reqwest and polars in the kernel's cache — scripts/run-notebook.py drops them too).
+    let mut lab = Command::new("bash");
+    for (k, _) in std::env::vars() {
+        let cargo_run = [
+            "CARGO",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_CRATE_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+            "CARGO_MANIFEST_LINKS",
+            "OUT_DIR",
+        ]
+        .contains(&k.as_str())
+            || ["CARGO_PKG_", "CARGO_BIN_", "CARGO_CFG_"]
+                .iter()
+                .any(|p| k.starts_with(p));
+        if cargo_run {
+            lab.env_remove(&k);
+        }
+    }
+    let mut lab = lab
         .arg("scripts/lab")
         .current_dir(root())
         .env("JUPYTER_PORT", port.to_string())
