@@ -37,7 +37,9 @@ def outputs_text(cell):
 # would then rebuild ring, rustls, reqwest and polars (≈ 15 min) every time they alternate.
 CARGO_RUN_VARS = ("CARGO", "CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_CRATE_NAME",
                   "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR",
-                  "CARGO_MANIFEST_LINKS", "OUT_DIR")
+                  "CARGO_MANIFEST_LINKS", "OUT_DIR",
+                  # set by rustup's proxy around `cargo test`, absent in a plain shell
+                  "RUSTUP_TOOLCHAIN", "RUSTUP_TOOLCHAIN_SOURCE", "RUST_RECURSION_COUNT")
 CARGO_RUN_PREFIXES = ("CARGO_PKG_", "CARGO_BIN_", "CARGO_CFG_")
 
 
@@ -45,6 +47,9 @@ def clean_cargo_env():
     for name in list(os.environ):
         if name in CARGO_RUN_VARS or name.startswith(CARGO_RUN_PREFIXES):
             del os.environ[name]
+    # rustup's proxy also spells out the default CARGO_HOME; a plain shell leaves it unset.
+    if os.environ.get("CARGO_HOME") == os.path.expanduser("~/.cargo"):
+        del os.environ["CARGO_HOME"]
 
 
 def main():

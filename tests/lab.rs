@@ -41,12 +41,18 @@ fn lab_serves_the_notebook_with_the_rust_kernel() {
             "CARGO_RUSTC_CURRENT_DIR",
             "CARGO_MANIFEST_LINKS",
             "OUT_DIR",
+            "RUSTUP_TOOLCHAIN",
+            "RUSTUP_TOOLCHAIN_SOURCE",
+            "RUST_RECURSION_COUNT",
         ]
         .contains(&k.as_str())
             || ["CARGO_PKG_", "CARGO_BIN_", "CARGO_CFG_"]
                 .iter()
                 .any(|p| k.starts_with(p));
-        if cargo_run {
+        // rustup's proxy also spells out the default CARGO_HOME; a plain shell leaves it unset.
+        let default_home = std::env::var("HOME").map(|h| format!("{h}/.cargo"));
+        let cargo_home = k == "CARGO_HOME" && std::env::var(&k).ok() == default_home.ok();
+        if cargo_run || cargo_home {
             lab.env_remove(&k);
         }
     }
