@@ -71,13 +71,16 @@ fn lab_serves_the_notebook_with_the_rust_kernel() {
     let pgid = lab.id();
     let stop = move || {
         let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{pgid}")])
+            .args(["-TERM", "--", &format!("-{pgid}")])
             .status();
     };
-    // The two URLs it prints.
+    // The two URLs it prints, the first two lines of its stdout.
     let mut lines = BufReader::new(lab.stdout.take().unwrap()).lines();
     let first = lines.next().and_then(Result::ok).unwrap_or_default();
     let second = lines.next().and_then(Result::ok).unwrap_or_default();
+    if !first.starts_with("JupyterLab: ") {
+        stop();
+    }
     let url = format!("http://127.0.0.1:{port}");
     assert!(
         first.contains(&format!("{url}/lab/tree/notebook.ipynb?token={token}")),
