@@ -451,6 +451,16 @@ impl Study {
             .ok_or_else(|| Error::Config("no experiment of this study has scores yet".into()))
     }
 
+    /// The best result's pipeline name and its model, loaded from its saved directory.
+    fn best_model(&self) -> Result<(String, Box<dyn Classifier>)> {
+        let best = self.best_result()?;
+        let dir = best
+            .model_dir
+            .as_ref()
+            .ok_or_else(|| Error::Config(format!("{} has no saved model", best.pipeline)))?;
+        Ok((best.pipeline.clone(), crate::models::load(dir)?))
+    }
+
     /// Runs `experiment` as a nested run and records its result. A failing experiment does not
     /// fail the study: its run ends FAILED and its result carries the error. `Err` only when
     /// the tracker itself refuses a call.
@@ -562,13 +572,7 @@ impl Study {
     /// `reports_dir/submission.csv` (`id,genre`, input order), logs it on the study's run, and
     /// scores it when `data` is labelled.
     pub fn submission(&mut self, data: &Dataset) -> Result<Submission> {
-        let best = self.best_result()?;
-        let dir = best
-            .model_dir
-            .clone()
-            .ok_or_else(|| Error::Config(format!("{} has no saved model", best.pipeline)))?;
-        let pipeline = best.pipeline.clone();
-        let model = crate::models::load(&dir)?;
+        let (pipeline, model) = self.best_model()?;
         let genres = model.predict_genres(data)?;
         let path = self.config.reports_dir.join("submission.csv");
         crate::data::write_predictions(data, &genres, &path)?;
@@ -622,13 +626,7 @@ impl Study {
     /// scores as `test.*` on the study's run and writes `reports_dir/test/` (per-class CSV,
     /// headline JSON, figures).
     pub fn test(&mut self, data: &Dataset) -> Result<Evaluation> {
-        let best = self.best_result()?;
-        let dir = best
-            .model_dir
-            .clone()
-            .ok_or_else(|| Error::Config(format!("{} has no saved model", best.pipeline)))?;
-        let pipeline = best.pipeline.clone();
-        let model = crate::models::load(&dir)?;
+        let (pipeline, model) = self.best_model()?;
         let ev = evaluate(model.as_ref(), data)?;
         let out = self.config.reports_dir.join("test");
         ev.write_files(&out)?;
