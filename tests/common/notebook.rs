@@ -4,6 +4,12 @@
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Mutex;
+
+/// One notebook at a time per test binary: each kernel would otherwise take a build folder of its
+/// own (scripts/setup's kernel.sh), and only the first one is warm; on 2 cores they would also
+/// just share the CPUs.
+static ONE_KERNEL: Mutex<()> = Mutex::new(());
 
 /// The crate root.
 pub fn root() -> PathBuf {
@@ -13,6 +19,7 @@ pub fn root() -> PathBuf {
 /// Executes `notebook` (relative to the crate root) and returns the executed notebook. With
 /// `tracking_uri`, runs log there and the MLflow outbox lives in a temporary folder.
 pub fn execute(notebook: &str, tracking_uri: Option<&str>) -> Value {
+    let _one = ONE_KERNEL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let tools = std::env::var("GENRE_NLP_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join(".tools"));
