@@ -21,10 +21,10 @@ pub use crate::features::{
 pub use crate::models::linear::{ClassWeight, LinearSvc, LogisticRegression};
 pub use crate::models::{
     evaluate, load as load_model, Classifier, Evaluation, FfnnConfig, Fit, Head, LinearHeadConfig,
-    ModelSpec, Pipeline, PipelineConfig, PipelineFitOptions, RepresentationSpec, TextView,
-    TfidfLinear, TfidfLinearConfig,
+    ModelSpec, Pipeline, PipelineConfig, PipelineFitOptions, RepresentationSpec, RnnConfig,
+    RnnPooling, TextView, TfidfLinear, TfidfLinearConfig,
 };
-pub use crate::nn::Activation;
+pub use crate::nn::{Activation, Cell};
 pub use crate::plot;
 pub use crate::plot::{FamilyScore, Figure, ModelLatency, PlotConfig, TrainingCurves};
 pub use crate::study::{

@@ -624,7 +624,7 @@ fn gaussian(rows: usize, cols: usize, seed: u64) -> Dense {
 }
 
 /// Two independent standard normal draws.
-fn box_muller(rng: &mut ChaCha8Rng) -> (f32, f32) {
+pub(crate) fn box_muller(rng: &mut ChaCha8Rng) -> (f32, f32) {
     let u1 = 1.0 - rng.random::<f64>(); // (0, 1]
     let u2 = rng.random::<f64>();
     let r = (-2.0 * u1.ln()).sqrt();

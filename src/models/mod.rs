@@ -5,6 +5,7 @@
 //!   dense features;
 //! - [`tfidf_linear`]: the `tfidf-linear` pipeline (text view → TF-IDF → linear model);
 //! - [`ffnn`]: the FFNN model on any dense or sparse representation;
+//! - [`rnn`]: (bi)GRU / (bi)LSTM over the tokens of a word-vector representation;
 //! - [`linear_head`]: a linear model on any representation (`minilm-linear`);
 //! - [`pipeline`]: composed pipelines (representation × model: `tfidf-svd-ffnn`, ...);
 //! - [`evaluate()`]: every metric of a model on labelled data.
@@ -19,6 +20,7 @@ pub mod ffnn;
 pub mod linear;
 pub mod linear_head;
 pub mod pipeline;
+pub mod rnn;
 pub mod tfidf_linear;
 
 pub use classifier::{argmax_rows, flatten_params, load, Classifier, Fit, ModelMeta, MODEL_FORMAT};
@@ -29,4 +31,5 @@ pub use pipeline::{
     FittedModel, FittedRepresentation, ModelSpec, Pipeline, PipelineConfig, PipelineFitOptions,
     PipelineReport, RepresentationSpec, PIPELINES,
 };
+pub use rnn::{RnnConfig, RnnModel, RnnPooling, RnnShape, Sequences, TokenVocab};
 pub use tfidf_linear::{FitReport, Head, TextView, TfidfLinear, TfidfLinearConfig};

@@ -22,6 +22,7 @@ use crate::models::classifier::{flatten_params, Classifier, Fit, ModelMeta};
 use crate::models::ffnn::{FfnnConfig, FfnnModel, FFNN_KEYS};
 use crate::models::linear::LinearModel;
 use crate::models::linear_head::{decision, LinearHeadConfig, LINEAR_HEAD_KEYS};
+use crate::models::rnn::{RnnConfig, RnnModel, RnnShape, RNN_KEYS};
 use crate::nn::FfnnShape;
 use crate::track::Tracker;
 use crate::train::{CheckpointDir, FitOptions, History, TRAIN_KEYS};
@@ -151,14 +152,18 @@ pub enum ModelSpec {
     Ffnn(FfnnConfig),
     /// Logistic regression / linear SVM, C picked on the validation split.
     Linear(LinearHeadConfig),
+    /// A (bidirectional) GRU / LSTM over the representation's tokens, its embedding
+    /// initialised from the representation's word vectors.
+    Rnn(RnnConfig),
 }
 
 impl ModelSpec {
-    /// The name part (`ffnn`, `linear`).
+    /// The name part (`ffnn`, `linear`, `bigru`, `bilstm`, `gru`, `lstm`).
     pub fn name(&self) -> &'static str {
         match self {
             ModelSpec::Ffnn(_) => "ffnn",
             ModelSpec::Linear(_) => "linear",
+            ModelSpec::Rnn(r) => r.name(),
         }
     }
 
@@ -166,6 +171,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Ffnn(_) => FFNN_KEYS.iter().chain(TRAIN_KEYS).copied().collect(),
             ModelSpec::Linear(_) => LINEAR_HEAD_KEYS.to_vec(),
+            ModelSpec::Rnn(_) => RNN_KEYS.iter().chain(TRAIN_KEYS).copied().collect(),
         }
     }
 
@@ -173,6 +179,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Ffnn(m) => m.set(key, value),
             ModelSpec::Linear(m) => m.set(key, value),
+            ModelSpec::Rnn(m) => m.set(key, value),
         }
     }
 
@@ -180,6 +187,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Ffnn(m) => m.validate(),
             ModelSpec::Linear(m) => m.validate(),
+            ModelSpec::Rnn(m) => m.validate(),
         }
     }
 
@@ -188,6 +196,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Ffnn(m) => m.train.seed,
             ModelSpec::Linear(m) => m.seed,
+            ModelSpec::Rnn(m) => m.train.seed,
         }
     }
 
@@ -196,6 +205,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Ffnn(m) => m.train.val_fraction,
             ModelSpec::Linear(m) => m.val_fraction,
+            ModelSpec::Rnn(m) => m.train.val_fraction,
         }
     }
 }
@@ -207,6 +217,8 @@ pub enum FittedModel {
     Ffnn(FfnnModel),
     /// A linear model.
     Linear(LinearModel),
+    /// A trained GRU / LSTM (it reads tokens, not the representation's features).
+    Rnn(RnnModel),
 }
 
 impl FittedModel {
@@ -214,6 +226,9 @@ impl FittedModel {
         match self {
             FittedModel::Ffnn(m) => m.logits(x),
             FittedModel::Linear(m) => decision(m, x),
+            FittedModel::Rnn(_) => Err(Error::Model(
+                "an RNN reads tokens, not features: score it through its pipeline".into(),
+            )),
         }
     }
 
@@ -221,6 +236,7 @@ impl FittedModel {
         match self {
             FittedModel::Ffnn(m) => m.params().n_values(),
             FittedModel::Linear(m) => m.coef().len() + m.intercept().len(),
+            FittedModel::Rnn(m) => m.n_trainable(),
         }
     }
 }
@@ -305,10 +321,29 @@ pub const PIPELINES: &[(&str, &str)] = &[
         "spacy-linear",
         "spaCy document vectors (as spacy-ffnn) → logistic regression, C by cross-validation",
     ),
+    (
+        "w2v-bigru",
+        "classic-view tokens → embedding initialised from Word2Vec (trained here), trainable → BiGRU (128 per direction) → max over time → linear",
+    ),
+    (
+        "fasttext-bilstm",
+        "classic-view tokens → embedding initialised from FastText (trained here), trainable → BiLSTM (128) → max over time → linear",
+    ),
+    (
+        "glove-bilstm",
+        "classic-view tokens → embedding initialised from GloVe 6B 50d, trainable → BiLSTM (128) → max over time → linear",
+    ),
+    (
+        "random-bigru",
+        "classic-view tokens → randomly initialised embedding (100) → BiGRU (128) → max over time → linear",
+    ),
 ];
 
+/// Model name parts of the RNN family.
+const RNN_MODELS: &[&str] = &["bigru", "bilstm", "gru", "lstm"];
+
 /// Representation names made of word vectors.
-const WORDVEC_REPRS: &[&str] = &["w2v", "fasttext", "glove", "spacy"];
+const WORDVEC_REPRS: &[&str] = &["w2v", "fasttext", "glove", "spacy", "random"];
 
 /// Options a pipeline's `fit` takes besides its config.
 #[derive(Default)]
@@ -353,6 +388,15 @@ impl PipelineConfig {
             "linear" if repr == "minilm" || WORDVEC_REPRS.contains(&repr) => {
                 ModelSpec::Linear(LinearHeadConfig::default())
             }
+            m if RNN_MODELS.contains(&m) && WORDVEC_REPRS.contains(&repr) => {
+                let mut r = if m.ends_with("lstm") {
+                    RnnConfig::bilstm()
+                } else {
+                    RnnConfig::bigru()
+                };
+                r.bidirectional = m.starts_with("bi");
+                ModelSpec::Rnn(r)
+            }
             _ => return Err(unknown()),
         };
         let seed = model.seed();
@@ -366,6 +410,7 @@ impl PipelineConfig {
             "fasttext" => RepresentationSpec::WordVectors(WordVectorFeatures::fasttext()),
             "glove" => RepresentationSpec::WordVectors(WordVectorFeatures::glove()),
             "spacy" => RepresentationSpec::WordVectors(WordVectorFeatures::spacy()),
+            "random" => RepresentationSpec::WordVectors(WordVectorFeatures::random()),
             _ => return Err(unknown()),
         };
         Ok(PipelineConfig {
@@ -452,7 +497,11 @@ impl PipelineConfig {
                 .seed(self.model.seed()),
         )?;
         let (repr, xtr) = self.representation.fit_transform(&inner.train)?;
-        let xva = repr.transform(&inner.val)?;
+        // An RNN reads the representation's tokens, not its features.
+        let xva = match &self.model {
+            ModelSpec::Rnn(_) => Features::Dense(Dense::zeros((0, 0))),
+            _ => repr.transform(&inner.val)?,
+        };
         let repr_seconds = t0.elapsed().as_secs_f64();
         let ytr = labels.encode(&inner.train)?;
         let yva = labels.encode(&inner.val)?;
@@ -475,6 +524,32 @@ impl PipelineConfig {
                 )?;
                 (
                     FittedModel::Ffnn(model),
+                    outcome.history,
+                    outcome.interrupted,
+                    outcome.seconds,
+                    Vec::new(),
+                )
+            }
+            ModelSpec::Rnn(rnn_cfg) => {
+                let wv = rnn_tokens_source(&repr, &name)?;
+                let ttr = wv.tokens(&inner.train);
+                let tva = wv.tokens(&inner.val);
+                let (model, outcome) = rnn_cfg.fit(
+                    &labels,
+                    Some(wv.vectors()),
+                    (&ttr, &ytr),
+                    (&tva, &yva),
+                    FitOptions {
+                        tracker: opts.tracker,
+                        checkpoint: opts.checkpoint_dir.map(CheckpointDir::new),
+                        resume: opts.resume,
+                        stop_after: opts.stop_after,
+                        name: name.clone(),
+                        quiet: opts.quiet,
+                    },
+                )?;
+                (
+                    FittedModel::Rnn(model),
                     outcome.history,
                     outcome.interrupted,
                     outcome.seconds,
@@ -512,7 +587,10 @@ impl PipelineConfig {
         let report = PipelineReport {
             train_rows: inner.train.len(),
             val_rows: inner.val.len(),
-            n_features: xtr.n_cols(),
+            n_features: match &model {
+                FittedModel::Rnn(m) => m.shape().embedding_dim,
+                _ => xtr.n_cols(),
+            },
             n_params: model.n_values(),
             representation_seconds: repr_seconds,
             train_seconds,
@@ -529,6 +607,21 @@ impl PipelineConfig {
             history,
             report,
         })
+    }
+}
+
+/// The word-vector representation an RNN takes its tokens and initial embedding from.
+fn rnn_tokens_source<'a>(
+    repr: &'a FittedRepresentation,
+    name: &str,
+) -> Result<&'a FittedWordVectorFeatures> {
+    match repr {
+        FittedRepresentation::WordVectors(w) => Ok(w),
+        _ => Err(Error::Config(format!(
+            "{name}: an RNN reads tokens of a word-vector representation (w2v, fasttext, \
+             glove, spacy, random), not {}",
+            repr.name()
+        ))),
     }
 }
 
@@ -586,6 +679,9 @@ struct SavedPipeline {
     /// The network's layer sizes (FFNN models only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     shape: Option<FfnnShape>,
+    /// The network's sizes (RNN models only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rnn: Option<RnnShape>,
     fit_report: PipelineReport,
     history: History,
 }
@@ -671,6 +767,28 @@ impl Pipeline {
                     message: "an FFNN pipeline without its `shape`".into(),
                 })
             }
+            (ModelSpec::Rnn(_), _) => {
+                let Some(shape) = saved.rnn else {
+                    return Err(Error::Format {
+                        path,
+                        message: "an RNN pipeline without its `rnn` sizes".into(),
+                    });
+                };
+                if repr.dim() != shape.embedding_dim || labels.len() != shape.n_classes {
+                    return Err(Error::Format {
+                        path,
+                        message: format!(
+                            "the network embeds {} columns into {} classes, but the \
+                             representation gives {}-d vectors and labels.json has {} genres",
+                            shape.embedding_dim,
+                            shape.n_classes,
+                            repr.dim(),
+                            labels.len()
+                        ),
+                    });
+                }
+                FittedModel::Rnn(RnnModel::load(dir, shape)?)
+            }
             (ModelSpec::Linear(_), _) => {
                 let m = LinearModel::load(dir)?;
                 if m.n_features() != repr.dim() || m.n_classes() != labels.len() {
@@ -725,10 +843,16 @@ impl Classifier for Pipeline {
     }
 
     fn scores(&self, data: &Dataset) -> Result<Dense> {
+        if let FittedModel::Rnn(m) = &self.model {
+            return m.logits(&rnn_tokens_source(&self.repr, &self.name)?.tokens(data));
+        }
         self.model.scores(&self.repr.transform(data)?)
     }
 
     fn predict_proba(&self, data: &Dataset) -> Result<Option<Dense>> {
+        if let FittedModel::Rnn(_) = &self.model {
+            return Ok(Some(softmax_rows(self.scores(data)?)));
+        }
         let x = self.repr.transform(data)?;
         match &self.model {
             FittedModel::Ffnn(m) => Ok(Some(softmax_rows(m.logits(&x)?))),
@@ -736,6 +860,7 @@ impl Classifier for Pipeline {
                 Features::Dense(d) => m.predict_proba(d),
                 Features::Sparse(s) => m.predict_proba(s),
             },
+            FittedModel::Rnn(_) => Ok(Some(softmax_rows(self.scores(data)?))),
         }
     }
 
@@ -750,7 +875,11 @@ impl Classifier for Pipeline {
             config: self.config.clone(),
             shape: match &self.model {
                 FittedModel::Ffnn(m) => Some(m.shape().clone()),
-                FittedModel::Linear(_) => None,
+                _ => None,
+            },
+            rnn: match &self.model {
+                FittedModel::Rnn(m) => Some(m.shape().clone()),
+                _ => None,
             },
             fit_report: self.report.clone(),
             history: self.history.clone(),
@@ -768,6 +897,10 @@ impl Classifier for Pipeline {
                 self.history.write_csv(&dir.join(self.epoch_csv_name()))
             }
             FittedModel::Linear(m) => m.save(dir),
+            FittedModel::Rnn(m) => {
+                m.save(dir)?;
+                self.history.write_csv(&dir.join(self.epoch_csv_name()))
+            }
         }
     }
 }

@@ -145,7 +145,7 @@ pub(crate) fn slice<'a>(
 /// `dst (m × n, row-major) = beta_dst·dst + lhs · rhs` where `lhs(i, p) = lhs[i·lrs + p·lcs]`
 /// and `rhs(p, j) = rhs[p·rrs + j·rcs]`.
 #[allow(clippy::too_many_arguments)]
-fn gemm_into(
+pub(crate) fn gemm_into(
     dst: &mut [f32],
     m: usize,
     n: usize,
@@ -223,7 +223,7 @@ unsafe fn gemm_raw(
 /// A new `m × n` matrix `lhs · rhs` (strides as in [`gemm_into`]), written without zeroing it
 /// first (a weight gradient is a megabyte per step).
 #[allow(clippy::too_many_arguments)]
-fn gemm_new(
+pub(crate) fn gemm_new(
     m: usize,
     n: usize,
     k: usize,

@@ -318,6 +318,133 @@ multiversion! {
     }
 }
 
+/// The logistic function through [`exp_approx`].
+#[inline(always)]
+pub fn sigmoid_approx(x: f32) -> f32 {
+    1.0 / (1.0 + exp_approx(-x))
+}
+
+/// tanh through [`exp_approx`]: `2σ(2x) − 1`.
+#[inline(always)]
+pub fn tanh_approx(x: f32) -> f32 {
+    2.0 / (1.0 + exp_approx(-2.0 * x)) - 1.0
+}
+
+multiversion! {
+    /// One GRU step of one sequence (PyTorch's equations), `H = hp.len()`: `x` and `gh` hold
+    /// the input and recurrent pre-activations `[r | z | n]` (`3H` each, `gh` with its bias),
+    /// `hp` the previous state, `m` 1 for a token and 0 for padding (the state is then kept).
+    /// Writes the gates `[r | z | n]` and `gh`'s n part (the backward needs both) and the state.
+    pub fn gru_step(x: &[f32], gh: &[f32], hp: &[f32], m: f32, gates: &mut [f32], ghn: &mut [f32], h: &mut [f32]) {
+        let n_h = hp.len();
+        let (xr, rest) = x.split_at(n_h);
+        let (xz, xn) = rest.split_at(n_h);
+        let (hr, rest) = gh.split_at(n_h);
+        let (hz, hn) = rest.split_at(n_h);
+        let (gr, rest) = gates.split_at_mut(n_h);
+        let (gz, gn) = rest.split_at_mut(n_h);
+        for j in 0..n_h {
+            let r = sigmoid_approx(xr[j] + hr[j]);
+            let z = sigmoid_approx(xz[j] + hz[j]);
+            let n = tanh_approx(xn[j] + r * hn[j]);
+            let new = n + z * (hp[j] - n);
+            gr[j] = r;
+            gz[j] = z;
+            gn[j] = n;
+            ghn[j] = hn[j];
+            h[j] = hp[j] + m * (new - hp[j]);
+        }
+    }
+}
+
+multiversion! {
+    /// The backward of [`gru_step`] for one sequence: from `dh` (the loss's gradient at the
+    /// state) writes the pre-activation gradients `da = [dr | dz | dn]` of the input part and
+    /// `dgh` of the recurrent part (they differ in n: `dgh_n = da_n · r`), and sets `dh` to
+    /// the part of the previous state's gradient that skips the recurrent matmul.
+    pub fn gru_step_back(gates: &[f32], ghn: &[f32], hp: &[f32], m: f32, dh: &mut [f32], da: &mut [f32], dgh: &mut [f32]) {
+        let n_h = hp.len();
+        let (gr, rest) = gates.split_at(n_h);
+        let (gz, gn) = rest.split_at(n_h);
+        let (dar, rest) = da.split_at_mut(n_h);
+        let (daz, dan) = rest.split_at_mut(n_h);
+        let (dgr, rest) = dgh.split_at_mut(n_h);
+        let (dgz, dgn) = rest.split_at_mut(n_h);
+        for j in 0..n_h {
+            let (r, z, n) = (gr[j], gz[j], gn[j]);
+            let dnew = m * dh[j];
+            let dn = dnew * (1.0 - z);
+            let dz = dnew * (hp[j] - n);
+            let a_n = dn * (1.0 - n * n);
+            let a_r = a_n * ghn[j] * r * (1.0 - r);
+            let a_z = dz * z * (1.0 - z);
+            dar[j] = a_r;
+            daz[j] = a_z;
+            dan[j] = a_n;
+            dgr[j] = a_r;
+            dgz[j] = a_z;
+            dgn[j] = a_n * r;
+            dh[j] = (1.0 - m) * dh[j] + dnew * z;
+        }
+    }
+}
+
+multiversion! {
+    /// One LSTM step of one sequence (PyTorch's gate order `[i | f | g | o]`): `a` holds the
+    /// summed pre-activations (`4H`), `hp` / `cp` the previous state, `m` as in [`gru_step`].
+    /// Writes the activated gates, `tanh` of the new cell, and the (masked) new `h` and `c`.
+    pub fn lstm_step(a: &[f32], hp: &[f32], cp: &[f32], m: f32, gates: &mut [f32], tc: &mut [f32], h: &mut [f32], c: &mut [f32]) {
+        let n_h = hp.len();
+        let (ai, rest) = a.split_at(n_h);
+        let (af, rest) = rest.split_at(n_h);
+        let (ag, ao) = rest.split_at(n_h);
+        let (gi, rest) = gates.split_at_mut(n_h);
+        let (gf, rest) = rest.split_at_mut(n_h);
+        let (gg, go) = rest.split_at_mut(n_h);
+        for j in 0..n_h {
+            let i = sigmoid_approx(ai[j]);
+            let f = sigmoid_approx(af[j]);
+            let g = tanh_approx(ag[j]);
+            let o = sigmoid_approx(ao[j]);
+            let cn = f * cp[j] + i * g;
+            let t = tanh_approx(cn);
+            gi[j] = i;
+            gf[j] = f;
+            gg[j] = g;
+            go[j] = o;
+            tc[j] = t;
+            c[j] = cp[j] + m * (cn - cp[j]);
+            h[j] = hp[j] + m * (o * t - hp[j]);
+        }
+    }
+}
+
+multiversion! {
+    /// The backward of [`lstm_step`]: from `dh`, `dc` (gradients at the new state) writes the
+    /// pre-activation gradients `da` (`4H`) and sets `dh`, `dc` to the previous state's
+    /// gradients, except `dh`'s part through the recurrent matmul.
+    pub fn lstm_step_back(gates: &[f32], tc: &[f32], cp: &[f32], m: f32, dh: &mut [f32], dc: &mut [f32], da: &mut [f32]) {
+        let n_h = cp.len();
+        let (gi, rest) = gates.split_at(n_h);
+        let (gf, rest) = rest.split_at(n_h);
+        let (gg, go) = rest.split_at(n_h);
+        let (dai, rest) = da.split_at_mut(n_h);
+        let (daf, rest) = rest.split_at_mut(n_h);
+        let (dag, dao) = rest.split_at_mut(n_h);
+        for j in 0..n_h {
+            let (i, f, g, o, t) = (gi[j], gf[j], gg[j], go[j], tc[j]);
+            let dhn = m * dh[j];
+            let dcn = m * dc[j] + dhn * o * (1.0 - t * t);
+            dai[j] = dcn * g * i * (1.0 - i);
+            daf[j] = dcn * cp[j] * f * (1.0 - f);
+            dag[j] = dcn * i * (1.0 - g * g);
+            dao[j] = dhn * t * o * (1.0 - o);
+            dh[j] = (1.0 - m) * dh[j];
+            dc[j] = (1.0 - m) * dc[j] + dcn * f;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

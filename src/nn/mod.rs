@@ -4,6 +4,7 @@
 //! - [`fused`]: fused CPU ops (a dense layer with its activation and dropout as one autograd
 //!   node; the loss's gradient in one pass).
 //! - [`ops`]: custom ops (a data-side matmul whose backward skips the input's gradient).
+//! - [`rnn`]: GRU / LSTM layers over masked batches as one op with a hand-written backward.
 //! - [`bert`]: a BERT-family encoder (MiniLM) for fast CPU inference over packed sequences.
 //! - [`kernels`]: the vectorised element-wise kernels it runs (softmax, GELU, layer norm).
 
@@ -12,6 +13,8 @@ pub mod ffnn;
 pub mod fused;
 pub mod kernels;
 pub mod ops;
+pub mod rnn;
 
 pub use bert::{BertConfig, BertEncoder};
 pub use ffnn::{Activation, Ffnn, FfnnShape, SparseBatch};
+pub use rnn::Cell;

@@ -105,6 +105,10 @@ impl Profile {
                 "glove-ffnn",
                 "spacy-ffnn",
                 "minilm-ffnn",
+                "random-bigru",
+                "w2v-bigru",
+                "fasttext-bilstm",
+                "glove-bilstm",
             ],
         }
     }
@@ -219,6 +223,7 @@ impl Experiment {
             ExperimentSpec::Pipeline(c) => match c.model {
                 ModelSpec::Linear(_) => Family::Baseline,
                 ModelSpec::Ffnn(_) => Family::Ffnn,
+                ModelSpec::Rnn(_) => Family::Rnn,
             },
         }
     }

@@ -26,7 +26,7 @@ use super::pretrained::{
     glove_dir, glove_files, load_glove, load_spacy, load_vectors_path, spacy_dir, spacy_files,
 };
 use super::word2vec::{Architecture, TrainStats, Word2VecConfig};
-use super::WordVectors;
+use super::{config_err, WordVectors};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::features::representation::{Features, Representation, Scaler};
@@ -46,6 +46,14 @@ pub enum VectorSource {
     Glove,
     /// spaCy en_core_web_md 300d (`spacy`).
     Spacy,
+    /// Random N(0, 1) vectors for the training side's tokens (`random`): no word knowledge,
+    /// for RNNs whose embedding learns from scratch (`random-bigru`).
+    Random {
+        /// Vector size.
+        dim: usize,
+        /// Seed of the draws.
+        seed: u64,
+    },
 }
 
 /// Options of a word-vector representation.
@@ -82,7 +90,7 @@ pub const WORDVEC_KEYS: &[&str] = &[
     "vectors (glove/spacy: a folder or a word2vec .bin / .txt / .vec or GloVe text file)",
     "standardize (true|false)",
     "fields (plot|title_plot)",
-    "wv_dim (w2v/fasttext: vector size)",
+    "wv_dim (w2v/fasttext/random: vector size)",
     "wv_window (w2v/fasttext)",
     "wv_epochs (w2v/fasttext: passes over the corpus)",
     "wv_min_count (w2v/fasttext)",
@@ -131,13 +139,19 @@ impl WordVectorFeatures {
         Self::with_source(VectorSource::Spacy)
     }
 
-    /// The pipeline-name part: `w2v`, `fasttext`, `glove`, `spacy`.
+    /// Random 100-d vectors (see [`VectorSource::Random`]), SIF, standardised.
+    pub fn random() -> Self {
+        Self::with_source(VectorSource::Random { dim: 100, seed: 42 })
+    }
+
+    /// The pipeline-name part: `w2v`, `fasttext`, `glove`, `spacy`, `random`.
     pub fn name(&self) -> String {
         match self.source {
             VectorSource::W2v(_) => "w2v",
             VectorSource::FastText(_) => "fasttext",
             VectorSource::Glove => "glove",
             VectorSource::Spacy => "spacy",
+            VectorSource::Random { .. } => "random",
         }
         .into()
     }
@@ -146,6 +160,9 @@ impl WordVectorFeatures {
     pub fn set_seed(&mut self, seed: u64) {
         if let Some(w) = self.word2vec_mut() {
             w.seed = seed;
+        }
+        if let VectorSource::Random { seed: s, .. } = &mut self.source {
+            *s = seed;
         }
     }
 
@@ -173,6 +190,13 @@ impl WordVectorFeatures {
                     "min_n" => f.min_n = parse_value(k, v)?,
                     "max_n" => f.max_n = parse_value(k, v)?,
                     _ => f.buckets = parse_value(k, v)?,
+                }
+            } else if let (VectorSource::Random { dim, seed }, "dim" | "seed") =
+                (&mut self.source, rest)
+            {
+                match rest {
+                    "dim" => *dim = parse_value(k, v)?,
+                    _ => *seed = parse_value(k, v)?,
                 }
             } else {
                 let Some(w) = self.word2vec_mut() else {
@@ -222,7 +246,7 @@ impl WordVectorFeatures {
                     }
                 }
                 "vectors" => {
-                    if self.word2vec_mut().is_some() {
+                    if self.vectors_path().is_none() {
                         return Err(Error::Config(format!(
                             "--set vectors={v}: {name} trains its own vectors; pretrained \
                              vectors go with the glove or spacy pipelines"
@@ -246,6 +270,11 @@ impl WordVectorFeatures {
             VectorSource::W2v(w) => w.validate()?,
             VectorSource::FastText(f) => f.validate()?,
             VectorSource::Glove | VectorSource::Spacy => {}
+            VectorSource::Random { dim, .. } => {
+                if *dim == 0 {
+                    return Err(config_err("wv_dim", "must be >= 1"));
+                }
+            }
         }
         self.pool.validate()?;
         self.classic.validate()
@@ -254,7 +283,9 @@ impl WordVectorFeatures {
     /// The pretrained folder or file these options read, `None` for trained vectors.
     pub fn vectors_path(&self) -> Option<PathBuf> {
         match (&self.source, &self.vectors) {
-            (VectorSource::W2v(_) | VectorSource::FastText(_), _) => None,
+            (VectorSource::W2v(_) | VectorSource::FastText(_) | VectorSource::Random { .. }, _) => {
+                None
+            }
             (_, Some(p)) => Some(p.clone()),
             (VectorSource::Glove, None) => Some(glove_dir()),
             (VectorSource::Spacy, None) => Some(spacy_dir()),
@@ -309,6 +340,9 @@ impl WordVectorFeatures {
                 let (v, files) = self.load_pretrained()?;
                 (v, files, None)
             }
+            VectorSource::Random { dim, seed } => {
+                (random_vectors(&docs, *dim, *seed)?, Vec::new(), None)
+            }
         };
         let docs = lookup_tokens(&vectors, docs);
         let (pooler, x) = self.pool.fit_transform(&vectors, &docs)?;
@@ -331,6 +365,25 @@ impl WordVectorFeatures {
             Features::Dense(x),
         ))
     }
+}
+
+/// N(0, 1) vectors for every distinct token of `docs` (first-seen order), from `seed`.
+fn random_vectors(docs: &[Vec<String>], dim: usize, seed: u64) -> Result<WordVectors> {
+    use rand::SeedableRng;
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut words = Vec::new();
+    for d in docs {
+        for t in d {
+            if seen.insert(t.as_str()) {
+                words.push(t.clone());
+            }
+        }
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let data: Vec<f32> = (0..words.len() * dim)
+        .map(|_| crate::features::svd::box_muller(&mut rng).0)
+        .collect();
+    WordVectors::new(words, dim, data)
 }
 
 fn lowercase(docs: Vec<Vec<String>>) -> Vec<Vec<String>> {
@@ -454,7 +507,7 @@ impl FittedWordVectorFeatures {
             message: format!("cannot read it: {e}"),
         })?;
         let vectors = match &config.source {
-            VectorSource::W2v(_) | VectorSource::FastText(_) => {
+            VectorSource::W2v(_) | VectorSource::FastText(_) | VectorSource::Random { .. } => {
                 let v = VectorFormat::Word2VecBinary.read(dir.join(VECTORS_FILE))?;
                 match saved.subwords {
                     None => v,

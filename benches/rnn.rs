@@ -1,0 +1,321 @@
+//! The RNN pipelines against PyTorch, side by side, in one run (one table): `w2v-bigru`,
+//! `fasttext-bilstm`, `glove-bilstm` and `random-bigru` vs the same recipes in PyTorch
+//! (`benches/peers/torch_rnn.py`: same tokens, internal split, vocabulary, initial vectors,
+//! layers, pooling, dropout, optimiser, schedule, clipping, class weights and early stopping) —
+//! test macro-F1, accuracy and fit seconds on the real slice — and the seconds of one BiGRU
+//! epoch (training + validation, max length 256) on a 54,214-row resample of the real rows,
+//! with the ratio and the GFLOP/s reached.
+//!
+//! The peer reads the tokens our word-vector representation gives the RNN and the vectors our
+//! pipeline started its embedding from (Word2Vec / FastText trained by us, GloVe), so the two
+//! sides differ only in the network code. It runs in `$GENRE_NLP_TOOLS/torch-venv` (see
+//! benches/ffnn.rs).
+//!
+//! cargo bench --bench rnn                 # quality + speed
+//! cargo bench --bench rnn -- --quality    # real slice only
+//! cargo bench --bench rnn -- --speed      # 54k epoch only
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use genre_nlp::models::{FittedModel, FittedRepresentation};
+use genre_nlp::prelude::*;
+use serde_json::{json, Value};
+
+const FULL_ROWS: usize = 54_214;
+const PIPES: &[&str] = &[
+    "w2v-bigru",
+    "fasttext-bilstm",
+    "glove-bilstm",
+    "random-bigru",
+];
+
+fn write_tokens(docs: &[Vec<String>], ds: &Dataset, path: &Path) -> Result<()> {
+    let mut f =
+        std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?);
+    for (t, g) in docs.iter().zip(ds.genres()) {
+        let line = json!({"tokens": t, "genre": g.unwrap_or_default()});
+        writeln!(f, "{line}").map_err(|e| Error::io(path, e))?;
+    }
+    f.flush().map_err(|e| Error::io(path, e))
+}
+
+/// Fits `name` with `set`; returns our numbers and writes the peer's inputs into `dir`
+/// (tokens of the internal training / validation parts and of `test`, and the vectors of the
+/// vocabulary when the pipeline starts from word vectors).
+fn ours(
+    name: &str,
+    train: &Dataset,
+    test: &Dataset,
+    set: &[(&str, &str)],
+    dir: &Path,
+) -> Result<(Value, [PathBuf; 3], Option<PathBuf>)> {
+    let mut cfg = PipelineConfig::from_name(name)?;
+    for (k, v) in set {
+        cfg.set(k, v)?;
+    }
+    let model = cfg.fit_with(
+        train,
+        PipelineFitOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )?;
+    let h = model.history();
+    let ev = evaluate(&model, test)?;
+    let epoch_s = h.epochs.iter().map(|e| e.seconds).sum::<f64>() / h.epochs.len().max(1) as f64;
+    // The peer's inputs, cut as the pipeline cut them.
+    let ModelSpec::Rnn(rc) = &cfg.model else {
+        return Err(Error::Config(format!("{name} is not an RNN pipeline")));
+    };
+    let vf = rc.train.val_fraction;
+    let inner = train.split(
+        SplitConfig::new()
+            .ratios(1.0 - vf, vf, 0.0)
+            .seed(rc.train.seed),
+    )?;
+    let FittedRepresentation::WordVectors(wv) = model.representation() else {
+        return Err(Error::Config(format!("{name}: no word vectors")));
+    };
+    let FittedModel::Rnn(rnn) = model.model() else {
+        return Err(Error::Config(format!("{name}: no RNN")));
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let paths = [
+        dir.join("train.jsonl"),
+        dir.join("val.jsonl"),
+        dir.join("test.jsonl"),
+    ];
+    let ttr = wv.tokens(&inner.train);
+    let tokens: usize = ttr.iter().map(|d| d.len().min(rc.max_len)).sum();
+    write_tokens(&ttr, &inner.train, &paths[0])?;
+    write_tokens(&wv.tokens(&inner.val), &inner.val, &paths[1])?;
+    write_tokens(&wv.tokens(test), test, &paths[2])?;
+    let vectors = if name.starts_with("random") {
+        None
+    } else {
+        let p = dir.join("vectors.txt");
+        let v = wv.vectors();
+        let words: Vec<&String> = rnn.vocab().words()[2..]
+            .iter()
+            .filter(|w| v.vector(w).is_some())
+            .collect();
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(&p).map_err(|e| Error::io(&p, e))?);
+        let io = |e| Error::io(&p, e);
+        writeln!(f, "{} {}", words.len(), v.dim()).map_err(io)?;
+        for w in words {
+            let x = v.vector(w).expect("filtered");
+            let vals: Vec<String> = x.iter().map(|z| z.to_string()).collect();
+            writeln!(f, "{w} {}", vals.join(" ")).map_err(io)?;
+        }
+        f.flush().map_err(io)?;
+        Some(p)
+    };
+    Ok((
+        json!({
+            "macro_f1": ev.macro_f1(),
+            "accuracy": ev.accuracy(),
+            "fit_seconds": model.fit_report().total_seconds,
+            "epoch_seconds": epoch_s,
+            "epochs": h.epochs.len(),
+            "best_epoch": h.best_epoch,
+            "tokens": tokens,
+            "embedding_dim": rnn.shape().embedding_dim,
+        }),
+        paths,
+        vectors,
+    ))
+}
+
+fn peer(
+    py: &Path,
+    cell: &str,
+    inputs: &[PathBuf; 3],
+    vectors: Option<&Path>,
+    extra: &[&str],
+) -> Option<Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/torch_rnn.py");
+    let mut cmd = Command::new(py);
+    cmd.arg(&script)
+        .args(["--cell", cell, "--train"])
+        .arg(&inputs[0])
+        .arg("--val")
+        .arg(&inputs[1])
+        .arg("--test")
+        .arg(&inputs[2])
+        .args(extra);
+    if let Some(v) = vectors {
+        cmd.arg("--vectors").arg(v);
+    }
+    let out = cmd.output().ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "peer {cell} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+fn mean(vs: &[Value]) -> Option<Value> {
+    let first = vs.first()?.as_object()?;
+    let mut out = serde_json::Map::new();
+    for k in first.keys() {
+        let xs: Vec<f64> = vs.iter().filter_map(|v| v[k].as_f64()).collect();
+        if !xs.is_empty() {
+            out.insert(k.clone(), json!(xs.iter().sum::<f64>() / xs.len() as f64));
+        }
+    }
+    Some(Value::Object(out))
+}
+
+fn f(v: &Option<Value>, k: &str) -> f64 {
+    v.as_ref().and_then(|v| v[k].as_f64()).unwrap_or(f64::NAN)
+}
+
+/// Useful GFLOP of one training epoch of a bidirectional layer: per token, the input
+/// projection `2·E·2G` and the recurrent matmul `2·H·2G` forward, twice that backward (the
+/// gradients of the weights and of the input).
+fn epoch_gflop(tokens: f64, e: f64, h: f64, gates: f64) -> f64 {
+    let g = gates * h;
+    tokens * 3.0 * (2.0 * e * 2.0 * g + 2.0 * h * 2.0 * g) / 1e9
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let (quality, speed) = match (
+        args.iter().any(|a| a == "--quality"),
+        args.iter().any(|a| a == "--speed"),
+    ) {
+        (false, false) => (true, true),
+        q => q,
+    };
+    let py = match common::torch_python("torch, sklearn") {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("no PyTorch peer: {e}");
+            None
+        }
+    };
+    let train = Dataset::kaggle(data_file("train_data.txt")?)?;
+    let test = Dataset::kaggle(data_file("test_data_solution.txt")?)?;
+    let work = std::env::temp_dir().join(format!("genre-rnn-bench-{}", std::process::id()));
+    let seeds: Vec<u64> = (0..std::env::var("GENRE_BENCH_SEEDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(2))
+        .map(|i| 42 + i)
+        .collect();
+    let mut rows: Vec<(String, Option<Value>, Option<Value>)> = Vec::new();
+    let mut per_seed = Vec::new();
+    if quality {
+        for name in PIPES {
+            let cell = if name.ends_with("lstm") {
+                "lstm"
+            } else {
+                "gru"
+            };
+            let (mut o, mut p) = (Vec::new(), Vec::new());
+            for &seed in &seeds {
+                eprintln!("real slice, seed {seed}: {name} ...");
+                let s = seed.to_string();
+                let dir = work.join(format!("{name}-{seed}"));
+                let (ov, inputs, vectors) = ours(name, &train, &test, &[("seed", &s)], &dir)?;
+                let pv = py
+                    .as_ref()
+                    .and_then(|py| peer(py, cell, &inputs, vectors.as_deref(), &["--seed", &s]));
+                per_seed.push(format!(
+                    "seed {seed} {name}: ours {:.4} / {:.4} in {:.1} s, peer {:.4} / {:.4} in {:.1} s (macro-F1 / accuracy)",
+                    f(&Some(ov.clone()), "macro_f1"),
+                    f(&Some(ov.clone()), "accuracy"),
+                    f(&Some(ov.clone()), "fit_seconds"),
+                    f(&pv, "macro_f1"),
+                    f(&pv, "accuracy"),
+                    f(&pv, "fit_seconds"),
+                ));
+                o.push(ov);
+                p.extend(pv);
+            }
+            rows.push((name.to_string(), mean(&o), mean(&p)));
+        }
+    }
+    let mut speed_row = None;
+    if speed {
+        let big = train.resample(FULL_ROWS, 1)?;
+        let small_test = test.take(&(0..200).collect::<Vec<_>>())?;
+        eprintln!("{FULL_ROWS}-row resample: one epoch of random-bigru ...");
+        let set = [("epochs", "1"), ("patience", "0")];
+        let (o, inputs, _) = ours(
+            "random-bigru",
+            &big,
+            &small_test,
+            &set,
+            &work.join("resample"),
+        )?;
+        let p = py
+            .as_ref()
+            .and_then(|py| peer(py, "gru", &inputs, None, &["--speed-only"]));
+        speed_row = Some((o, p));
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    println!(
+        "\nRNN pipelines vs PyTorch 2.15 (2 threads each; same tokens, vocabulary, initial \
+         vectors and recipe). Quality: train_data.txt → test_data_solution.txt, mean over seeds \
+         {seeds:?}.\n"
+    );
+    println!(
+        "| pipeline | macro-F1 ours | macro-F1 peer | acc ours | acc peer | fit s ours | fit s peer | epochs ours / peer |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, o, p) in &rows {
+        println!(
+            "| {name} | {:.4} | {:.4} | {:.4} | {:.4} | {:.1} | {:.1} | {:.1} / {:.1} |",
+            f(o, "macro_f1"),
+            f(p, "macro_f1"),
+            f(o, "accuracy"),
+            f(p, "accuracy"),
+            f(o, "fit_seconds"),
+            f(p, "fit_seconds"),
+            f(o, "epochs"),
+            f(p, "epochs"),
+        );
+    }
+    for line in &per_seed {
+        println!("{line}");
+    }
+    if let Some((o, p)) = speed_row {
+        let o = Some(o);
+        let tokens = f(&o, "tokens");
+        let gf = epoch_gflop(tokens, f(&o, "embedding_dim"), 128.0, 3.0);
+        println!(
+            "\nOne BiGRU epoch (random-bigru: training on {} rows, {tokens:.0} tokens ≤ 256 per \
+             row, then validation) on the {FULL_ROWS}-row resample:\n",
+            (FULL_ROWS as f64 * 0.9).round()
+        );
+        println!("| | ours | PyTorch | ratio (peer / ours) |");
+        println!("|---|---:|---:|---:|");
+        println!(
+            "| epoch seconds | {:.1} | {:.1} | {:.2}× |",
+            f(&o, "epoch_seconds"),
+            f(&p, "epoch_seconds"),
+            f(&p, "epoch_seconds") / f(&o, "epoch_seconds")
+        );
+        println!(
+            "| useful GFLOP/s (training matmuls / epoch s) | {:.1} | {:.1} | |",
+            gf / f(&o, "epoch_seconds"),
+            gf / f(&p, "epoch_seconds")
+        );
+        println!(
+            "\nGFLOP per epoch: tokens · 3 · (2·E·2G + 2·H·2G) with E = {}, H = 128, G = 3H = {gf:.0} \
+             GFLOP; the machine's 2-core FMA peak is ≈ 211–230 GFLOP/s (README).",
+            f(&o, "embedding_dim")
+        );
+    }
+    Ok(())
+}
