@@ -104,6 +104,7 @@ fn main_notebook_runs_the_study_top_to_bottom() {
         "KMeans clusters vs 27 genres",
         "baseline (quick profile)",
         "ffnn (quick profile)",
+        "rnn (quick profile)",
         "nearest 5 neighbours by cosine",
         "study (quick profile)",
         "predictions by",
@@ -137,7 +138,7 @@ fn main_notebook_runs_the_study_top_to_bottom() {
         summary.display()
     );
     let csv = std::fs::read_to_string(&summary).unwrap();
-    for family in ["baseline", "ffnn"] {
+    for family in ["baseline", "ffnn", "rnn"] {
         assert!(
             csv.lines()
                 .skip(1)
@@ -204,6 +205,7 @@ fn main_notebook_runs_the_study_top_to_bottom() {
         "tfidf-svd-ffnn",
         "glove-ffnn",
         "minilm-ffnn",
+        "glove-bilstm",
     ] {
         assert!(names.contains(&name), "no nested run {name} in {names:?}");
     }

@@ -11,8 +11,9 @@ Subcommands (run from the crate root with the venv's python):
                      stopword list), resample N rows (default 54214) with replacement, seed 42,
                      write one document per line, tokens space-separated.
   speed CORPUS       train gensim Word2Vec and FastText (sg=1, negative=5, window=5, epochs=5,
-                     dim=100, workers=2, min_count=5) and print raw words/s (corpus tokens x
-                     epochs / seconds in train()) as JSON, plus nearest neighbours.
+                     dim=100, workers=2, min_count=5) and print one line per model and input
+                     mode, `NAME MODE {json}`: raw words/s (corpus tokens x epochs / seconds
+                     in train()) and nearest neighbours (benches/wordvec.rs runs it).
 """
 import json
 import os
@@ -133,7 +134,6 @@ def speed(path):
                 results[f"{name}_{mode}"]["oov_runnings_vs_running"] = float(
                     m.wv.similarity("runnings", "running")) if "running" in m.wv else None
             print(name, mode, json.dumps(results[f"{name}_{mode}"]), flush=True)
-    json.dump(results, open("bench/gensim_speed.json", "w"), indent=1)
 
 
 if __name__ == "__main__":

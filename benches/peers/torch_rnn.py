@@ -10,7 +10,7 @@ representation gives the RNN), and optionally the word vectors the embedding sta
              without vectors, trainable (or frozen with --freeze);
   nn.GRU / nn.LSTM(E, 128, bidirectional) over packed sequences of at most 256 tokens;
   max over the valid steps -> Dropout(0.3) -> Linear(256, K); embedding dropout 0.2;
-  AdamW(lr 2e-3, betas 0.9/0.999, weight decay 0.01), 5 % linear warm-up then linear decay,
+  AdamW(lr 5e-3, betas 0.9/0.999, weight decay 0.01), 5 % linear warm-up then linear decay,
   gradient norm clipped at 1.0, cross-entropy with balanced class weights, batch 64, early
   stopping on validation macro-F1 with patience 4 (at most 15 epochs), best epoch restored;
   2 threads.
@@ -147,7 +147,7 @@ def main():
     loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32))
     net = Net(emb, args.cell, k, args.freeze)
     params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=2e-3, betas=(0.9, 0.999), weight_decay=0.01)
+    opt = torch.optim.AdamW(params, lr=5e-3, betas=(0.9, 0.999), weight_decay=0.01)
     epochs_max = 1 if args.speed_only else args.epochs
     n, bs = len(ytr), 64
     steps = math.ceil(n / bs) * args.epochs

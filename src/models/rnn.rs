@@ -244,7 +244,11 @@ pub struct RnnConfig {
 }
 
 impl RnnConfig {
-    /// A bidirectional GRU (`…-bigru`).
+    /// A bidirectional GRU (`…-bigru`): 128 units per direction, max pooling, AdamW at lr
+    /// 5e-3 for at most 15 epochs (patience 4). The learning rate was picked on the internal
+    /// validation part of train_data.txt (seed 42; the test file not looked at): validation
+    /// macro-F1 at 5e-3 / 2e-3 was 0.100 / 0.057 for `random-bigru`, 0.165 / 0.136 for
+    /// `w2v-bigru` and 0.143 / 0.159 for `glove-bilstm` (1e-2: 0.079 for `random-bigru`).
     pub fn bigru() -> Self {
         RnnConfig {
             cell: Cell::Gru,
@@ -261,7 +265,7 @@ impl RnnConfig {
             train: TrainConfig {
                 epochs: 15,
                 patience: 4,
-                lr: 2e-3,
+                lr: 5e-3,
                 ..TrainConfig::default()
             },
         }

@@ -93,6 +93,7 @@ impl Profile {
                 "tfidf-svd-ffnn",
                 "glove-ffnn",
                 "minilm-ffnn",
+                "glove-bilstm",
             ],
             Profile::Full => &[
                 "tfidf-linear",

@@ -19,7 +19,9 @@ pub fn root() -> PathBuf {
 /// Executes `notebook` (relative to the crate root) and returns the executed notebook. With
 /// `tracking_uri`, runs log there and the MLflow outbox lives in a temporary folder.
 pub fn execute(notebook: &str, tracking_uri: Option<&str>) -> Value {
-    let _one = ONE_KERNEL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _one = ONE_KERNEL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let tools = std::env::var("GENRE_NLP_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join(".tools"));
