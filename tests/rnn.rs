@@ -112,8 +112,10 @@ fn rnn_options_name_their_key_and_need_word_vector_tokens() {
         ("hidden", "0", "hidden"),
         ("max_len", "x", "max_len"),
     ] {
+        let before = cfg.clone();
         let e = cfg.set(k, v).unwrap_err().to_string();
         assert!(e.contains(k) && e.contains(want), "{k}={v}: {e}");
+        assert_eq!(cfg, before, "a refused {k}={v} changed the options");
     }
     cfg.set("cell", "lstm").unwrap();
     assert_eq!(cfg.name(), "w2v-bilstm");

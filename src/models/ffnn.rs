@@ -72,8 +72,19 @@ impl FfnnConfig {
         self
     }
 
-    /// Applies `key=value` (FFNN or training key); `Ok(false)` when it is neither.
+    /// Applies `key=value` (FFNN or training key); `Ok(false)` when it is neither. A value
+    /// that fails to parse or validate leaves the options unchanged.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
+        let mut next = self.clone();
+        let known = next.apply(key, value)?;
+        if known {
+            next.validate()?;
+            *self = next;
+        }
+        Ok(known)
+    }
+
+    fn apply(&mut self, key: &str, value: &str) -> Result<bool> {
         let v = value.trim();
         match key.trim() {
             "hidden" => {
@@ -96,7 +107,6 @@ impl FfnnConfig {
             "layer_norm" => self.layer_norm = parse_value(key, v)?,
             _ => return self.train.set(key, value),
         }
-        self.validate()?;
         Ok(true)
     }
 

@@ -315,8 +315,19 @@ impl RnnConfig {
         }
     }
 
-    /// Applies `key=value` (RNN or training key); `Ok(false)` when it is neither.
+    /// Applies `key=value` (RNN or training key); `Ok(false)` when it is neither. A value
+    /// that fails to parse or validate leaves the options unchanged.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
+        let mut next = self.clone();
+        let known = next.apply(key, value)?;
+        if known {
+            next.validate()?;
+            *self = next;
+        }
+        Ok(known)
+    }
+
+    fn apply(&mut self, key: &str, value: &str) -> Result<bool> {
         let v = value.trim();
         match key.trim() {
             "rnn_hidden" | "hidden" => self.hidden = parse_value(key, v)?,
@@ -345,7 +356,6 @@ impl RnnConfig {
             "embedding_dim" => self.embedding_dim = parse_value(key, v)?,
             _ => return self.train.set(key, value),
         }
-        self.validate()?;
         Ok(true)
     }
 

@@ -12,14 +12,18 @@
 macro_rules! multiversion {
     ($(#[$m:meta])* pub fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
         $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
         pub fn $name($($arg: $ty),*) {
             #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
             fn inner($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn v4($($arg: $ty),*) { inner($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn v3($($arg: $ty),*) { inner($($arg),*) }
                 match level() {
                     // SAFETY: `level` checked that the CPU has these features.
@@ -439,7 +443,7 @@ multiversion! {
             daf[j] = dcn * cp[j] * f * (1.0 - f);
             dag[j] = dcn * i * (1.0 - g * g);
             dao[j] = dhn * t * o * (1.0 - o);
-            dh[j] = (1.0 - m) * dh[j];
+            dh[j] *= 1.0 - m;
             dc[j] = (1.0 - m) * dc[j] + dcn * f;
         }
     }

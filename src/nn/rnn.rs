@@ -74,7 +74,7 @@ pub struct Packed {
 impl Packed {
     /// The layout of rows with these lengths, longest first (each ≥ 1).
     pub fn from_lengths(lens: &[usize]) -> candle_core::Result<Packed> {
-        if lens.windows(2).any(|w| w[0] < w[1]) || lens.iter().any(|&l| l == 0) {
+        if lens.windows(2).any(|w| w[0] < w[1]) || lens.contains(&0) {
             candle_core::bail!("packed batch: lengths must be ≥ 1 and sorted longest first");
         }
         let steps = lens.first().copied().unwrap_or(0);
