@@ -222,16 +222,6 @@ pub enum FittedModel {
 }
 
 impl FittedModel {
-    fn scores(&self, x: &Features) -> Result<Dense> {
-        match self {
-            FittedModel::Ffnn(m) => m.logits(x),
-            FittedModel::Linear(m) => decision(m, x),
-            FittedModel::Rnn(_) => Err(Error::Model(
-                "an RNN reads tokens, not features: score it through its pipeline".into(),
-            )),
-        }
-    }
-
     fn n_values(&self) -> usize {
         match self {
             FittedModel::Ffnn(m) => m.params().n_values(),
@@ -843,24 +833,26 @@ impl Classifier for Pipeline {
     }
 
     fn scores(&self, data: &Dataset) -> Result<Dense> {
-        if let FittedModel::Rnn(m) = &self.model {
-            return m.logits(&rnn_tokens_source(&self.repr, &self.name)?.tokens(data));
+        match &self.model {
+            FittedModel::Ffnn(m) => m.logits(&self.repr.transform(data)?),
+            FittedModel::Linear(m) => decision(m, &self.repr.transform(data)?),
+            // An RNN reads the representation's tokens, not its features.
+            FittedModel::Rnn(m) => {
+                m.logits(&rnn_tokens_source(&self.repr, &self.name)?.tokens(data))
+            }
         }
-        self.model.scores(&self.repr.transform(data)?)
     }
 
     fn predict_proba(&self, data: &Dataset) -> Result<Option<Dense>> {
-        if let FittedModel::Rnn(_) = &self.model {
-            return Ok(Some(softmax_rows(self.scores(data)?)));
-        }
-        let x = self.repr.transform(data)?;
         match &self.model {
-            FittedModel::Ffnn(m) => Ok(Some(softmax_rows(m.logits(&x)?))),
-            FittedModel::Linear(m) => match &x {
-                Features::Dense(d) => m.predict_proba(d),
-                Features::Sparse(s) => m.predict_proba(s),
+            FittedModel::Linear(m) => match self.repr.transform(data)? {
+                Features::Dense(d) => m.predict_proba(&d),
+                Features::Sparse(s) => m.predict_proba(&s),
             },
-            FittedModel::Rnn(_) => Ok(Some(softmax_rows(self.scores(data)?))),
+            // Networks: the softmax of their logits.
+            FittedModel::Ffnn(_) | FittedModel::Rnn(_) => {
+                Ok(Some(softmax_rows(self.scores(data)?)))
+            }
         }
     }
 

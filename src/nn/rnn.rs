@@ -259,6 +259,14 @@ struct DirGrads {
     db: Vec<f32>,
 }
 
+/// The `zeros.len()` values of `buf` from `at`, or `zeros` (a row's state before its first step).
+fn row_or<'a>(buf: &'a [f32], zeros: &'a [f32], at: Option<usize>) -> &'a [f32] {
+    match at {
+        Some(i) => &buf[i..i + zeros.len()],
+        None => zeros,
+    }
+}
+
 fn backward_dir(
     cell: Cell,
     dm: Dims,
@@ -300,6 +308,8 @@ fn backward_dir(
         let (kp, op) = prev.map_or((0, 0), |p| (pk.size(p).min(k), pk.offsets[p]));
         for bi in 0..k {
             let row = o + bi;
+            // Where row `bi`'s previous state (and cell) start, when it had one.
+            let prev = (bi < kp).then_some((op + bi) * h);
             let go = &gout[row * d * h + dir * h..][..h];
             let dhr = &mut dh[bi * h..(bi + 1) * h];
             dhr.iter_mut().zip(go).for_each(|(a, &g)| *a += g);
@@ -308,21 +318,20 @@ fn backward_dir(
             let da = &mut dxp[row * g..(row + 1) * g];
             match cell {
                 Cell::Gru => {
-                    let hp = if bi < kp {
-                        &c.out[(op + bi) * h..(op + bi + 1) * h]
-                    } else {
-                        &zeros[..]
-                    };
                     let dg = &mut dgh[row * g..(row + 1) * g];
-                    kernels::gru_step_back(gates, aux, hp, 1.0, dhr, da, dg);
+                    kernels::gru_step_back(
+                        gates,
+                        aux,
+                        row_or(&c.out, &zeros, prev),
+                        1.0,
+                        dhr,
+                        da,
+                        dg,
+                    );
                 }
                 Cell::Lstm => {
-                    let cp = if bi < kp {
-                        &c.cells[(op + bi) * h..(op + bi + 1) * h]
-                    } else {
-                        &zeros[..]
-                    };
                     let dcr = &mut dc[bi * h..(bi + 1) * h];
+                    let cp = row_or(&c.cells, &zeros, prev);
                     kernels::lstm_step_back(gates, aux, cp, 1.0, dhr, dcr, da);
                 }
             }
