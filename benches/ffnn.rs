@@ -17,6 +17,8 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use common::{f, mean, mean_opt};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -118,34 +120,6 @@ fn peer(py: &Path, recipe: &str, inputs: &[PathBuf; 3], extra: &[&str]) -> Optio
         return None;
     }
     serde_json::from_slice(&out.stdout).ok()
-}
-
-/// Field-wise mean of numeric fields (plus `"_sd_macro_f1"`, the macro-F1 standard deviation).
-fn mean(vs: &[Value]) -> Value {
-    let mut out = serde_json::Map::new();
-    if let Some(first) = vs.first().and_then(Value::as_object) {
-        for k in first.keys() {
-            let xs: Vec<f64> = vs.iter().filter_map(|v| v[k].as_f64()).collect();
-            if !xs.is_empty() {
-                out.insert(k.clone(), json!(xs.iter().sum::<f64>() / xs.len() as f64));
-            }
-        }
-    }
-    let f1: Vec<f64> = vs.iter().filter_map(|v| v["macro_f1"].as_f64()).collect();
-    if f1.len() > 1 {
-        let m = f1.iter().sum::<f64>() / f1.len() as f64;
-        let var = f1.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (f1.len() - 1) as f64;
-        out.insert("_sd_macro_f1".into(), json!(var.sqrt()));
-    }
-    Value::Object(out)
-}
-
-fn mean_opt(vs: &[Value]) -> Option<Value> {
-    (!vs.is_empty()).then(|| mean(vs))
-}
-
-fn f(v: &Option<Value>, k: &str) -> f64 {
-    v.as_ref().and_then(|v| v[k].as_f64()).unwrap_or(f64::NAN)
 }
 
 /// The matmul work of one training epoch of a 512-hidden FFNN over `rows` rows of `first` dense

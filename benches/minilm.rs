@@ -22,6 +22,8 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use common::f;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -86,10 +88,6 @@ fn peak_rss_mb() -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn f(v: &Option<Value>, k: &str) -> f64 {
-    v.as_ref().and_then(|v| v[k].as_f64()).unwrap_or(f64::NAN)
 }
 
 fn mean_sd(xs: &[f64]) -> (f64, f64) {

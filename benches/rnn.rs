@@ -18,6 +18,8 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use common::{f, mean_opt};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -163,22 +165,6 @@ fn peer(
     serde_json::from_slice(&out.stdout).ok()
 }
 
-fn mean(vs: &[Value]) -> Option<Value> {
-    let first = vs.first()?.as_object()?;
-    let mut out = serde_json::Map::new();
-    for k in first.keys() {
-        let xs: Vec<f64> = vs.iter().filter_map(|v| v[k].as_f64()).collect();
-        if !xs.is_empty() {
-            out.insert(k.clone(), json!(xs.iter().sum::<f64>() / xs.len() as f64));
-        }
-    }
-    Some(Value::Object(out))
-}
-
-fn f(v: &Option<Value>, k: &str) -> f64 {
-    v.as_ref().and_then(|v| v[k].as_f64()).unwrap_or(f64::NAN)
-}
-
 /// Useful GFLOP of one training epoch of a bidirectional layer: per token, the input
 /// projection `2·E·2G` and the recurrent matmul `2·H·2G` forward, twice that backward (the
 /// gradients of the weights and of the input).
@@ -242,7 +228,7 @@ fn main() -> Result<()> {
                 o.push(ov);
                 p.extend(pv);
             }
-            rows.push((name.to_string(), mean(&o), mean(&p)));
+            rows.push((name.to_string(), mean_opt(&o), mean_opt(&p)));
         }
     }
     let mut speed_row = None;

@@ -1,7 +1,41 @@
-//! What the benches that run a PyTorch peer share: where the tools live and the peer's venv.
+//! What the benches that run a PyTorch peer share: where the tools live, the peer's venv, and
+//! reading the JSON results of either side.
+#![allow(dead_code)] // each bench uses a part
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use serde_json::{json, Value};
+
+/// Field `k` of a result, NaN when the result or the field is missing.
+pub fn f(v: &Option<Value>, k: &str) -> f64 {
+    v.as_ref().and_then(|v| v[k].as_f64()).unwrap_or(f64::NAN)
+}
+
+/// Field-wise mean of numeric fields (plus `"_sd_macro_f1"`, the macro-F1 standard deviation).
+pub fn mean(vs: &[Value]) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(first) = vs.first().and_then(Value::as_object) {
+        for k in first.keys() {
+            let xs: Vec<f64> = vs.iter().filter_map(|v| v[k].as_f64()).collect();
+            if !xs.is_empty() {
+                out.insert(k.clone(), json!(xs.iter().sum::<f64>() / xs.len() as f64));
+            }
+        }
+    }
+    let f1: Vec<f64> = vs.iter().filter_map(|v| v["macro_f1"].as_f64()).collect();
+    if f1.len() > 1 {
+        let m = f1.iter().sum::<f64>() / f1.len() as f64;
+        let var = f1.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (f1.len() - 1) as f64;
+        out.insert("_sd_macro_f1".into(), json!(var.sqrt()));
+    }
+    Value::Object(out)
+}
+
+/// [`mean`], or `None` without results (a peer that did not run).
+pub fn mean_opt(vs: &[Value]) -> Option<Value> {
+    (!vs.is_empty()).then(|| mean(vs))
+}
 
 /// `$GENRE_NLP_TOOLS`, or `.tools` (the scripts' default).
 pub fn tools_dir() -> PathBuf {
