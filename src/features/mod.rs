@@ -6,6 +6,7 @@
 //!   [`TextFeatures`] (view → BoW / TF-IDF → SVD → standardisation);
 //! - [`sentence`]: sentence embeddings (MiniLM: tokenizer, encoder, mean pooling), length-sorted;
 //! - [`embedding`]: sentence embeddings as a representation (`minilm-…` pipelines);
+//! - [`word_pieces`]: word-piece ids for a fine-tuned encoder (`minilm-finetune`);
 //! - [`cache`]: the on-disk embedding cache (`artifacts/cache/`);
 //! - [`svd`]: truncated randomized SVD (Halko et al.) straight on the sparse matrix;
 //! - [`wordvec`]: word vectors (Word2Vec / FastText training, GloVe / spaCy tables, word2vec and
@@ -19,6 +20,7 @@ pub mod representation;
 pub mod sentence;
 pub mod svd;
 pub mod tfidf;
+pub mod word_pieces;
 pub mod wordvec;
 
 pub use cache::{CacheSpace, EmbeddingCache};
@@ -30,6 +32,7 @@ pub use representation::{
 pub use sentence::{EmbedReport, EncoderOptions, SentenceEncoder};
 pub use svd::{FittedSvd, Svd};
 pub use tfidf::{Analyzer, DocFreq, FittedTfidf, Norm, Tfidf, Tokenizer};
+pub use word_pieces::WordPieces;
 pub use wordvec::{
     Architecture, FastTextConfig, FittedWordVectorFeatures, Neighbour, PoolConfig, Pooler, Pooling,
     VectorFormat, VectorSource, Word2VecConfig, WordVectorFeatures, WordVectors,

@@ -7,6 +7,8 @@
 //! - [`ffnn`]: the FFNN model on any dense or sparse representation;
 //! - [`rnn`]: (bi)GRU / (bi)LSTM over the tokens of a word-vector representation;
 //! - [`linear_head`]: a linear model on any representation (`minilm-linear`);
+//! - [`finetune`]: a BERT-family encoder fine-tuned with a classification head
+//!   (`minilm-finetune`);
 //! - [`pipeline`]: composed pipelines (representation × model: `tfidf-svd-ffnn`, ...);
 //! - [`evaluate()`]: every metric of a model on labelled data.
 //!
@@ -17,6 +19,7 @@
 pub mod classifier;
 pub mod evaluate;
 pub mod ffnn;
+pub mod finetune;
 pub mod linear;
 pub mod linear_head;
 pub mod pipeline;
@@ -26,6 +29,7 @@ pub mod tfidf_linear;
 pub use classifier::{argmax_rows, flatten_params, load, Classifier, Fit, ModelMeta, MODEL_FORMAT};
 pub use evaluate::{evaluate, Evaluation};
 pub use ffnn::{FfnnConfig, FfnnModel};
+pub use finetune::{FinetuneConfig, FinetuneModel, FinetunePooling, LatencyProbe};
 pub use linear_head::LinearHeadConfig;
 pub use pipeline::{
     FittedModel, FittedRepresentation, ModelSpec, Pipeline, PipelineConfig, PipelineFitOptions,

@@ -16,10 +16,11 @@ use crate::features::representation::TEXT_FEATURE_KEYS;
 use crate::features::wordvec::representation::WORDVEC_KEYS;
 use crate::features::{
     Dense, Features, FittedSentenceFeatures, FittedTextFeatures, FittedWordVectorFeatures,
-    Representation, SentenceFeatures, TextFeatures, WordVectorFeatures,
+    Representation, SentenceFeatures, TextFeatures, WordPieces, WordVectorFeatures,
 };
 use crate::models::classifier::{flatten_params, Classifier, Fit, ModelMeta};
 use crate::models::ffnn::{FfnnConfig, FfnnModel, FFNN_KEYS};
+use crate::models::finetune::{FinetuneConfig, FinetuneModel, FINETUNE_KEYS};
 use crate::models::linear::LinearModel;
 use crate::models::linear_head::{decision, LinearHeadConfig, LINEAR_HEAD_KEYS};
 use crate::models::rnn::{RnnConfig, RnnModel, RnnShape, RNN_KEYS};
@@ -114,6 +115,8 @@ pub enum FittedRepresentation {
     Sentence(FittedSentenceFeatures),
     /// Pooled word vectors.
     WordVectors(Box<FittedWordVectorFeatures>),
+    /// Word-piece ids for a fine-tuned encoder.
+    WordPieces(Box<WordPieces>),
 }
 
 impl FittedRepresentation {
@@ -122,6 +125,7 @@ impl FittedRepresentation {
             FittedRepresentation::Text(t) => t.as_ref(),
             FittedRepresentation::Sentence(s) => s,
             FittedRepresentation::WordVectors(w) => w.as_ref(),
+            FittedRepresentation::WordPieces(w) => w.as_ref(),
         }
     }
 }
@@ -155,15 +159,19 @@ pub enum ModelSpec {
     /// A (bidirectional) GRU / LSTM over the representation's tokens, its embedding
     /// initialised from the representation's word vectors.
     Rnn(RnnConfig),
+    /// The representation's encoder itself fine-tuned with a classification head (it reads
+    /// word pieces, not features).
+    Finetune(FinetuneConfig),
 }
 
 impl ModelSpec {
-    /// The name part (`ffnn`, `linear`, `bigru`, `bilstm`, `gru`, `lstm`).
+    /// The name part (`ffnn`, `linear`, `bigru`, `bilstm`, `gru`, `lstm`, `finetune`).
     pub fn name(&self) -> &'static str {
         match self {
             ModelSpec::Ffnn(_) => "ffnn",
             ModelSpec::Linear(_) => "linear",
             ModelSpec::Rnn(r) => r.name(),
+            ModelSpec::Finetune(_) => "finetune",
         }
     }
 
@@ -172,6 +180,7 @@ impl ModelSpec {
             ModelSpec::Ffnn(_) => FFNN_KEYS.iter().chain(TRAIN_KEYS).copied().collect(),
             ModelSpec::Linear(_) => LINEAR_HEAD_KEYS.to_vec(),
             ModelSpec::Rnn(_) => RNN_KEYS.iter().chain(TRAIN_KEYS).copied().collect(),
+            ModelSpec::Finetune(_) => FINETUNE_KEYS.iter().chain(TRAIN_KEYS).copied().collect(),
         }
     }
 
@@ -180,6 +189,7 @@ impl ModelSpec {
             ModelSpec::Ffnn(m) => m.set(key, value),
             ModelSpec::Linear(m) => m.set(key, value),
             ModelSpec::Rnn(m) => m.set(key, value),
+            ModelSpec::Finetune(m) => m.set(key, value),
         }
     }
 
@@ -188,6 +198,7 @@ impl ModelSpec {
             ModelSpec::Ffnn(m) => m.validate(),
             ModelSpec::Linear(m) => m.validate(),
             ModelSpec::Rnn(m) => m.validate(),
+            ModelSpec::Finetune(m) => m.validate(),
         }
     }
 
@@ -197,6 +208,7 @@ impl ModelSpec {
             ModelSpec::Ffnn(m) => m.train.seed,
             ModelSpec::Linear(m) => m.seed,
             ModelSpec::Rnn(m) => m.train.seed,
+            ModelSpec::Finetune(m) => m.train.seed,
         }
     }
 
@@ -206,6 +218,7 @@ impl ModelSpec {
             ModelSpec::Ffnn(m) => m.train.val_fraction,
             ModelSpec::Linear(m) => m.val_fraction,
             ModelSpec::Rnn(m) => m.train.val_fraction,
+            ModelSpec::Finetune(m) => m.train.val_fraction,
         }
     }
 }
@@ -219,6 +232,8 @@ pub enum FittedModel {
     Linear(LinearModel),
     /// A trained GRU / LSTM (it reads tokens, not the representation's features).
     Rnn(RnnModel),
+    /// A fine-tuned encoder with its head (it reads word pieces).
+    Finetune(Box<FinetuneModel>),
 }
 
 impl FittedModel {
@@ -227,6 +242,7 @@ impl FittedModel {
             FittedModel::Ffnn(m) => m.params().n_values(),
             FittedModel::Linear(m) => m.coef().len() + m.intercept().len(),
             FittedModel::Rnn(m) => m.n_trainable(),
+            FittedModel::Finetune(m) => m.params().n_values(),
         }
     }
 }
@@ -327,6 +343,10 @@ pub const PIPELINES: &[(&str, &str)] = &[
         "random-bigru",
         "classic-view tokens → randomly initialised embedding (100) → BiGRU (128) → max over time → linear",
     ),
+    (
+        "minilm-finetune",
+        "title + plot → all-MiniLM-L6-v2 word pieces (≤ 256) → the encoder fine-tuned end to end → mean pooling → dropout → linear",
+    ),
 ];
 
 /// Model name parts of the RNN family.
@@ -378,6 +398,7 @@ impl PipelineConfig {
             "linear" if repr == "minilm" || WORDVEC_REPRS.contains(&repr) => {
                 ModelSpec::Linear(LinearHeadConfig::default())
             }
+            "finetune" if repr == "minilm" => ModelSpec::Finetune(FinetuneConfig::default()),
             m if RNN_MODELS.contains(&m) && WORDVEC_REPRS.contains(&repr) => {
                 let mut r = if m.ends_with("lstm") {
                     RnnConfig::bilstm()
@@ -486,10 +507,25 @@ impl PipelineConfig {
                 .ratios(1.0 - vf, vf, 0.0)
                 .seed(self.model.seed()),
         )?;
-        let (repr, xtr) = self.representation.fit_transform(&inner.train)?;
+        let no_features = || Features::Dense(Dense::zeros((0, 0)));
+        let (repr, xtr) = match (&self.model, &self.representation) {
+            // A fine-tuned encoder reads word pieces: nothing to embed up front.
+            (ModelSpec::Finetune(_), RepresentationSpec::Sentence(spec)) => (
+                FittedRepresentation::WordPieces(Box::new(WordPieces::from_spec(spec)?)),
+                no_features(),
+            ),
+            (ModelSpec::Finetune(_), other) => {
+                return Err(Error::Config(format!(
+                    "{}: fine-tuning needs a transformer representation (minilm), not {}",
+                    self.name(),
+                    other.name()
+                )))
+            }
+            _ => self.representation.fit_transform(&inner.train)?,
+        };
         // An RNN reads the representation's tokens, not its features.
         let xva = match &self.model {
-            ModelSpec::Rnn(_) => Features::Dense(Dense::zeros((0, 0))),
+            ModelSpec::Rnn(_) | ModelSpec::Finetune(_) => no_features(),
             _ => repr.transform(&inner.val)?,
         };
         let repr_seconds = t0.elapsed().as_secs_f64();
@@ -546,6 +582,34 @@ impl PipelineConfig {
                     Vec::new(),
                 )
             }
+            ModelSpec::Finetune(ft_cfg) => {
+                let FittedRepresentation::WordPieces(wp) = &repr else {
+                    return Err(Error::Config(format!("{name}: word pieces expected")));
+                };
+                let ttr = wp.ids(&inner.train)?;
+                let tva = wp.ids(&inner.val)?;
+                let (model, outcome) = ft_cfg.fit(
+                    wp.dir(),
+                    &labels,
+                    (&ttr, &ytr),
+                    (&tva, &yva),
+                    FitOptions {
+                        tracker: opts.tracker,
+                        checkpoint: opts.checkpoint_dir.map(CheckpointDir::new),
+                        resume: opts.resume,
+                        stop_after: opts.stop_after,
+                        name: name.clone(),
+                        quiet: opts.quiet,
+                    },
+                )?;
+                (
+                    FittedModel::Finetune(Box::new(model)),
+                    outcome.history,
+                    outcome.interrupted,
+                    outcome.seconds,
+                    Vec::new(),
+                )
+            }
             ModelSpec::Linear(head) => {
                 let (model, c, tuning) = head.fit(&labels, (&xtr, &ytr), (&xva, &yva))?;
                 if !opts.quiet {
@@ -579,6 +643,7 @@ impl PipelineConfig {
             val_rows: inner.val.len(),
             n_features: match &model {
                 FittedModel::Rnn(m) => m.shape().embedding_dim,
+                FittedModel::Finetune(m) => m.bert_config().hidden_size,
                 _ => xtr.n_cols(),
             },
             n_params: model.n_values(),
@@ -733,7 +798,12 @@ impl Pipeline {
             path: lpath.clone(),
             message: format!("cannot read it: {e}"),
         })?;
-        let repr = saved.config.representation.load(dir)?;
+        let repr = match (&saved.config.model, &saved.config.representation) {
+            (ModelSpec::Finetune(_), RepresentationSpec::Sentence(spec)) => {
+                FittedRepresentation::WordPieces(Box::new(WordPieces::from_dir(dir, spec)?))
+            }
+            (_, spec) => spec.load(dir)?,
+        };
         let model = match (&saved.config.model, saved.shape) {
             (ModelSpec::Ffnn(_), Some(shape)) => {
                 if repr.dim() != shape.input_dim || labels.len() != shape.n_classes {
@@ -778,6 +848,20 @@ impl Pipeline {
                     });
                 }
                 FittedModel::Rnn(RnnModel::load(dir, shape)?)
+            }
+            (ModelSpec::Finetune(_), _) => {
+                let m = FinetuneModel::load(dir)?;
+                if m.head().n_classes != labels.len() {
+                    return Err(Error::Format {
+                        path,
+                        message: format!(
+                            "the head has {} classes but labels.json has {} genres",
+                            m.head().n_classes,
+                            labels.len()
+                        ),
+                    });
+                }
+                FittedModel::Finetune(Box::new(m))
             }
             (ModelSpec::Linear(_), _) => {
                 let m = LinearModel::load(dir)?;
@@ -840,6 +924,14 @@ impl Classifier for Pipeline {
             FittedModel::Rnn(m) => {
                 m.logits(&rnn_tokens_source(&self.repr, &self.name)?.tokens(data))
             }
+            FittedModel::Finetune(m) => match &self.repr {
+                FittedRepresentation::WordPieces(wp) => m.scores(&wp.ids(data)?),
+                other => Err(Error::Model(format!(
+                    "{}: a fine-tuned encoder reads word pieces, not {}",
+                    self.name,
+                    other.name()
+                ))),
+            },
         }
     }
 
@@ -850,7 +942,7 @@ impl Classifier for Pipeline {
                 Features::Sparse(s) => m.predict_proba(&s),
             },
             // Networks: the softmax of their logits.
-            FittedModel::Ffnn(_) | FittedModel::Rnn(_) => {
+            FittedModel::Ffnn(_) | FittedModel::Rnn(_) | FittedModel::Finetune(_) => {
                 Ok(Some(softmax_rows(self.scores(data)?)))
             }
         }
@@ -890,6 +982,10 @@ impl Classifier for Pipeline {
             }
             FittedModel::Linear(m) => m.save(dir),
             FittedModel::Rnn(m) => {
+                m.save(dir)?;
+                self.history.write_csv(&dir.join(self.epoch_csv_name()))
+            }
+            FittedModel::Finetune(m) => {
                 m.save(dir)?;
                 self.history.write_csv(&dir.join(self.epoch_csv_name()))
             }

@@ -75,6 +75,16 @@ pub struct BertConfig {
     /// Epsilon of every layer norm.
     #[serde(default = "default_eps")]
     pub layer_norm_eps: f64,
+    /// Dropout on the embeddings and after every dense layer (fine-tuning only).
+    #[serde(default = "default_dropout")]
+    pub hidden_dropout_prob: f32,
+    /// Dropout on the attention probabilities (fine-tuning only).
+    #[serde(default = "default_dropout")]
+    pub attention_probs_dropout_prob: f32,
+}
+
+fn default_dropout() -> f32 {
+    0.1
 }
 
 fn default_act() -> String {
@@ -195,6 +205,30 @@ struct Layer {
     out_norm: Norm,
 }
 
+/// Reads a safetensors file of weights onto the CPU; errors name the file.
+pub fn load_weights(path: &Path) -> Result<HashMap<String, Tensor>> {
+    if !path.exists() {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: "model weights not found".into(),
+        });
+    }
+    candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        message: format!("cannot read safetensors: {e}"),
+    })
+}
+
+/// `""` when the encoder's tensors are named `embeddings.…`, else `"bert."` (a checkpoint of a
+/// model with a head, `BertForSequenceClassification` and the like).
+pub fn weight_prefix(map: &HashMap<String, Tensor>) -> &'static str {
+    if map.contains_key("embeddings.word_embeddings.weight") {
+        ""
+    } else {
+        "bert."
+    }
+}
+
 /// A loaded BERT-family encoder (inference).
 #[derive(Debug, Clone)]
 pub struct BertEncoder {
@@ -264,23 +298,22 @@ impl BertEncoder {
 
     /// Loads the weights of `config`'s model from a safetensors file.
     pub fn from_safetensors(path: &Path, config: BertConfig) -> Result<Self> {
-        if !path.exists() {
-            return Err(Error::Format {
-                path: path.to_path_buf(),
-                message: "model weights not found".into(),
-            });
-        }
-        let map =
-            candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| Error::Format {
-                path: path.to_path_buf(),
-                message: format!("cannot read safetensors: {e}"),
-            })?;
-        let prefix = if map.contains_key("embeddings.word_embeddings.weight") {
-            ""
-        } else {
-            "bert."
+        Self::from_tensors(load_weights(path)?, config, path)
+    }
+
+    /// The encoder of `config` from tensors by their Hugging Face names (`bert.` prefix or
+    /// not); `origin` names where they came from in errors.
+    pub fn from_tensors(
+        map: HashMap<String, Tensor>,
+        config: BertConfig,
+        origin: &Path,
+    ) -> Result<Self> {
+        let prefix = weight_prefix(&map);
+        let w = Weights {
+            path: origin,
+            map,
+            prefix,
         };
-        let w = Weights { path, map, prefix };
         let (h, i) = (config.hidden_size, config.intermediate_size);
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for l in 0..config.num_hidden_layers {

@@ -209,6 +209,100 @@ multiversion! {
 }
 
 multiversion! {
+    /// The layer norm of one row in place, as [`layer_norm_rows`]; `stats` gets the row's mean
+    /// and 1/σ (what the backward needs).
+    pub fn layer_norm_row_stats(row: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32, stats: &mut (f32, f32)) {
+        let w = gamma.len();
+        let mean = sum(row) / w as f32;
+        let var = sq_dev(row, mean) / w as f32;
+        let rstd = 1.0 / (var + eps).sqrt();
+        for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
+            *v = (*v - mean) * rstd * g + b;
+        }
+        *stats = (mean, rstd);
+    }
+}
+
+multiversion! {
+    /// Backward of one row's layer norm: with `x̂ = (x − mean)/σ` and `d = dy ⊙ γ`,
+    /// `dx = (d − mean(d) − x̂ · mean(d ⊙ x̂)) / σ`; adds `dy ⊙ x̂` to `dgamma` and `dy` to `dbeta`.
+    pub fn layer_norm_row_back(x: &[f32], dy: &[f32], gamma: &[f32], stats: (f32, f32), dx: &mut [f32], dgamma: &mut [f32], dbeta: &mut [f32]) {
+        let (mean, rstd) = stats;
+        let w = gamma.len();
+        let mut s1 = [0.0f32; LANES];
+        let mut s2 = [0.0f32; LANES];
+        // dx holds x̂ for now.
+        for (d, &xv) in dx.iter_mut().zip(x) {
+            *d = (xv - mean) * rstd;
+        }
+        for ((dg, db), (&gy, &xh)) in dgamma.iter_mut().zip(dbeta.iter_mut()).zip(dy.iter().zip(dx.iter())) {
+            *dg += gy * xh;
+            *db += gy;
+        }
+        let mut i = 0;
+        while i + LANES <= w {
+            for l in 0..LANES {
+                let d = dy[i + l] * gamma[i + l];
+                s1[l] += d;
+                s2[l] += d * dx[i + l];
+            }
+            i += LANES;
+        }
+        let mut t1: f32 = s1.iter().sum();
+        let mut t2: f32 = s2.iter().sum();
+        while i < w {
+            let d = dy[i] * gamma[i];
+            t1 += d;
+            t2 += d * dx[i];
+            i += 1;
+        }
+        let m1 = t1 / w as f32;
+        let m2 = t2 / w as f32;
+        for ((d, &gy), &g) in dx.iter_mut().zip(dy).zip(gamma) {
+            *d = (gy * g - m1 - *d * m2) * rstd;
+        }
+    }
+}
+
+multiversion! {
+    /// In place: `g = g · gelu'(x)` for the erf GELU,
+    /// `gelu'(x) = ½(1 + erf(x/√2)) + x · e^(−x²/2)/√(2π)`.
+    pub fn gelu_erf_back(x: &[f32], g: &mut [f32]) {
+        const INV_SQRT_2PI: f32 = 0.398_942_3;
+        for (gv, &xv) in g.iter_mut().zip(x) {
+            let cdf = 0.5 * (1.0 + erf_approx(xv * std::f32::consts::FRAC_1_SQRT_2));
+            let pdf = INV_SQRT_2PI * exp_approx(-0.5 * xv * xv);
+            *gv *= cdf + xv * pdf;
+        }
+    }
+}
+
+multiversion! {
+    /// Backward of [`softmax_rows`] (rows of `width`), in place on the gradient of the
+    /// probabilities `dp`: `dp = p ⊙ (dp − Σ dp ⊙ p) · scale`.
+    pub fn softmax_rows_back(dp: &mut [f32], p: &[f32], width: usize, scale: f32) {
+        for (d, pr) in dp.chunks_exact_mut(width).zip(p.chunks_exact(width)) {
+            let mut acc = [0.0f32; LANES];
+            let mut i = 0;
+            while i + LANES <= width {
+                for l in 0..LANES {
+                    acc[l] += d[i + l] * pr[i + l];
+                }
+                i += LANES;
+            }
+            let mut dot: f32 = acc.iter().sum();
+            while i < width {
+                dot += d[i] * pr[i];
+                i += 1;
+            }
+            for (dv, &pv) in d.iter_mut().zip(pr) {
+                *dv = pv * (*dv - dot) * scale;
+            }
+        }
+    }
+}
+
+multiversion! {
     /// `dst[r, c] = bias[c]` (+ `residual[r, c]` when given): what a matmul then accumulates into.
     pub fn fill_bias(dst: &mut [f32], bias: &[f32], residual: Option<&[f32]>) {
         match residual {

@@ -6,9 +6,11 @@
 //! - [`ops`]: custom ops (a data-side matmul whose backward skips the input's gradient).
 //! - [`rnn`]: GRU / LSTM layers over masked batches as one op with a hand-written backward.
 //! - [`bert`]: a BERT-family encoder (MiniLM) for fast CPU inference over packed sequences.
+//! - [`bert_train`]: the same encoder in trainable form (fine-tuning), hand-written backward ops.
 //! - [`kernels`]: the vectorised element-wise kernels it runs (softmax, GELU, layer norm).
 
 pub mod bert;
+pub mod bert_train;
 pub mod ffnn;
 pub mod fused;
 pub mod kernels;
@@ -16,5 +18,6 @@ pub mod ops;
 pub mod rnn;
 
 pub use bert::{BertConfig, BertEncoder};
+pub use bert_train::{BertOps, PackedSeqs, TrainableBert};
 pub use ffnn::{Activation, Ffnn, FfnnShape, SparseBatch};
 pub use rnn::Cell;

@@ -225,6 +225,7 @@ impl Experiment {
                 ModelSpec::Linear(_) => Family::Baseline,
                 ModelSpec::Ffnn(_) => Family::Ffnn,
                 ModelSpec::Rnn(_) => Family::Rnn,
+                ModelSpec::Finetune(_) => Family::Transformer,
             },
         }
     }

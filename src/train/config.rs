@@ -17,8 +17,11 @@ use crate::train::optim::Schedule;
 pub struct TrainConfig {
     /// Maximum number of epochs.
     pub epochs: usize,
-    /// Rows per training step.
+    /// Rows per forward / backward pass.
     pub batch_size: usize,
+    /// Batches whose gradients are summed before one optimiser step (gradient accumulation:
+    /// an effective batch of `batch_size × accumulate` rows at the memory of one batch).
+    pub accumulate: usize,
     /// Peak learning rate.
     pub lr: f64,
     /// Adam β₁ and β₂.
@@ -56,6 +59,7 @@ impl Default for TrainConfig {
         TrainConfig {
             epochs: 30,
             batch_size: 64,
+            accumulate: 1,
             lr: 1e-3,
             betas: (0.9, 0.999),
             eps: 1e-8,
@@ -79,6 +83,7 @@ impl Default for TrainConfig {
 pub const TRAIN_KEYS: &[&str] = &[
     "epochs (int >= 1)",
     "batch_size (int >= 1)",
+    "accumulate (int >= 1: batches per optimiser step)",
     "lr (float > 0)",
     "beta1, beta2 (float in [0, 1))",
     "weight_decay (float >= 0)",
@@ -122,6 +127,11 @@ impl TrainConfig {
     /// Sets the batch size.
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size;
+        self
+    }
+    /// Sets the number of batches accumulated per optimiser step.
+    pub fn accumulate(mut self, k: usize) -> Self {
+        self.accumulate = k;
         self
     }
     /// Sets the peak learning rate.
@@ -192,6 +202,7 @@ impl TrainConfig {
         match key.trim() {
             "epochs" => self.epochs = parse_value(key, v)?,
             "batch_size" => self.batch_size = parse_value(key, v)?,
+            "accumulate" => self.accumulate = parse_value(key, v)?,
             "lr" => self.lr = parse_value(key, v)?,
             "beta1" => self.betas.0 = parse_value(key, v)?,
             "beta2" => self.betas.1 = parse_value(key, v)?,
@@ -252,6 +263,9 @@ impl TrainConfig {
         }
         if self.batch_size == 0 {
             return fail("batch_size", ">= 1", self.batch_size.to_string());
+        }
+        if self.accumulate == 0 {
+            return fail("accumulate", ">= 1", "0".into());
         }
         if self.eval_batch_size == 0 {
             return fail("eval_batch_size", ">= 1", "0".into());

@@ -44,6 +44,26 @@ pub fn lr_at(base: f64, step: usize, total: usize, warmup: usize, schedule: Sche
     }
 }
 
+/// How one parameter tensor is updated: its learning rate relative to the schedule's, and
+/// whether weight decay applies (Hugging Face's recipe exempts biases and layer norms, and
+/// layer-wise decay gives lower layers a smaller rate).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamGroup {
+    /// Factor on the scheduled learning rate.
+    pub lr_scale: f64,
+    /// `false`: no weight decay for this tensor.
+    pub decay: bool,
+}
+
+impl Default for ParamGroup {
+    fn default() -> Self {
+        ParamGroup {
+            lr_scale: 1.0,
+            decay: true,
+        }
+    }
+}
+
 /// AdamW hyper-parameters and state.
 #[derive(Debug)]
 pub struct AdamW {
@@ -174,6 +194,19 @@ impl AdamW {
         lr: f64,
         clip: Option<f64>,
     ) -> Result<f64> {
+        self.step_groups(params, grads, lr, clip, &|_| ParamGroup::default())
+    }
+
+    /// [`AdamW::step`] with each tensor's learning-rate factor and weight decay from `group`
+    /// (called with the tensor's name).
+    pub fn step_groups(
+        &mut self,
+        params: &Params,
+        grads: &GradStore,
+        lr: f64,
+        clip: Option<f64>,
+        group: &dyn Fn(&str) -> ParamGroup,
+    ) -> Result<f64> {
         let norm = Self::grad_norm(params, grads)?;
         let scale = match clip {
             Some(max) if norm > max => (max / (norm + 1e-6)) as f32,
@@ -182,7 +215,7 @@ impl AdamW {
         self.step += 1;
         let t = self.step as i32;
         let (b1, b2) = self.betas;
-        let h = Hyper {
+        let base = Hyper {
             lr: lr as f32,
             b1: b1 as f32,
             b2: b2 as f32,
@@ -195,6 +228,21 @@ impl AdamW {
         for (name, var) in params.iter() {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
+            };
+            let pg = group(name);
+            let h = if pg == ParamGroup::default() {
+                base
+            } else {
+                let lr = lr * pg.lr_scale;
+                Hyper {
+                    lr: lr as f32,
+                    decay: if pg.decay {
+                        (1.0 - lr * self.weight_decay) as f32
+                    } else {
+                        1.0
+                    },
+                    ..base
+                }
             };
             let n = var.elem_count();
             let (m, v) = self

@@ -21,7 +21,7 @@ use crate::train::checkpoint::{CheckpointDir, CheckpointState, CHECKPOINT_FORMAT
 use crate::train::config::TrainConfig;
 use crate::train::history::{EpochRecord, History};
 use crate::train::loss::{scalar, Loss};
-use crate::train::optim::{lr_at, AdamW};
+use crate::train::optim::{lr_at, AdamW, ParamGroup};
 use crate::train::params::{load_tensors, save_tensors, Ctx, Params};
 
 /// A network the loop can train: its parameters, and logits for some rows of its input.
@@ -39,6 +39,25 @@ pub trait Network {
         rows: &[usize],
         ctx: &mut Ctx,
     ) -> candle_core::Result<Tensor>;
+
+    /// The learning-rate factor and weight decay of the parameter `name` (default: the
+    /// schedule's rate, decayed).
+    fn param_group(&self, _name: &str) -> ParamGroup {
+        ParamGroup::default()
+    }
+
+    /// Splits an epoch's shuffled row order into training batches of at most `batch` rows
+    /// (default: consecutive chunks). Networks whose cost grows with the longest row of a
+    /// batch group rows of similar length here.
+    fn batches(
+        &self,
+        _input: &Self::Input,
+        order: Vec<usize>,
+        batch: usize,
+        _rng: &mut ChaCha8Rng,
+    ) -> Vec<Vec<usize>> {
+        order.chunks(batch.max(1)).map(|c| c.to_vec()).collect()
+    }
 }
 
 /// An input and one label per row.
@@ -175,6 +194,7 @@ pub fn fit<N: Network>(
     mut opts: FitOptions,
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
+    crate::train::keep_freed_buffers();
     let t_call = Instant::now();
     let k = labels.len();
     let n = train.labels.len();
@@ -190,7 +210,8 @@ pub fn fit<N: Network>(
     };
     let loss = Loss::new(cfg.loss, cfg.gamma, cfg.label_smoothing, weights, k)?;
     let params = net.params();
-    let steps_per_epoch = n.div_ceil(cfg.batch_size);
+    let batches_per_epoch = n.div_ceil(cfg.batch_size);
+    let steps_per_epoch = batches_per_epoch.div_ceil(cfg.accumulate);
     let total_steps = steps_per_epoch * cfg.epochs;
     let warmup = (cfg.warmup * total_steps as f64).round() as usize;
     let mut opt = AdamW::new(cfg.betas, cfg.eps, cfg.weight_decay);
@@ -249,43 +270,56 @@ pub fn fit<N: Network>(
         let mut rng = epoch_rng(cfg.seed, epoch);
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut rng);
+        let batches = net.batches(train.input, order, cfg.batch_size, &mut rng);
         let mut ctx = Ctx::train(rng).with_grad_sink();
-        let pb = bar(
-            steps_per_epoch,
-            &opts.name,
-            epoch + 1,
-            cfg.epochs,
-            opts.quiet,
-        );
+        let pb = bar(batches.len(), &opts.name, epoch + 1, cfg.epochs, opts.quiet);
         let mut loss_sum = 0.0f64;
         let mut seen = 0usize;
         let mut lr = cfg.lr;
-        for batch in order.chunks(cfg.batch_size) {
+        let group = |name: &str| net.param_group(name);
+        for step_batches in batches.chunks(cfg.accumulate) {
             let step = opt.steps() as usize;
             lr = lr_at(cfg.lr, step, total_steps, warmup, cfg.schedule);
-            let logits = net.logits(train.input, batch, &mut ctx)?;
-            let ys: Vec<usize> = batch.iter().map(|&i| train.labels[i]).collect();
-            let l = loss.forward(&logits, &ys)?;
-            let lv = f64::from(scalar(&l)?);
-            if !lv.is_finite() {
-                return Err(Error::Model(format!(
-                    "{}: the loss became {lv} at epoch {} step {step}; lower lr",
-                    opts.name,
-                    epoch + 1
-                )));
+            let step_rows: usize = step_batches.iter().map(Vec::len).sum();
+            let mut grads: Option<candle_core::backprop::GradStore> = None;
+            for batch in step_batches {
+                let logits = net.logits(train.input, batch, &mut ctx)?;
+                let ys: Vec<usize> = batch.iter().map(|&i| train.labels[i]).collect();
+                let l = loss.forward(&logits, &ys)?;
+                let lv = f64::from(scalar(&l)?);
+                if !lv.is_finite() {
+                    return Err(Error::Model(format!(
+                        "{}: the loss became {lv} at epoch {} step {step}; lower lr",
+                        opts.name,
+                        epoch + 1
+                    )));
+                }
+                // Each batch's mean loss weighted by its share of the step's rows: the
+                // accumulated gradient is that of the mean over all of them.
+                let l = if step_batches.len() > 1 {
+                    l.affine(batch.len() as f64 / step_rows as f64, 0.0)?
+                } else {
+                    l
+                };
+                let mut g = l.backward()?;
+                ctx.merge_grads(&mut g)?;
+                match grads.as_mut() {
+                    Some(acc) => acc.extend(g)?,
+                    None => grads = Some(g),
+                }
+                loss_sum += lv * batch.len() as f64;
+                seen += batch.len();
+                pb.inc(1);
+                let secs = t0.elapsed().as_secs_f64().max(1e-9);
+                pb.set_message(format!(
+                    "loss {:.4}, {:.0} rows/s",
+                    loss_sum / seen as f64,
+                    seen as f64 / secs
+                ));
             }
-            let mut grads = l.backward()?;
-            ctx.merge_grads(&mut grads)?;
-            opt.step(params, &grads, lr, cfg.clip_norm)?;
-            loss_sum += lv * batch.len() as f64;
-            seen += batch.len();
-            pb.inc(1);
-            let secs = t0.elapsed().as_secs_f64().max(1e-9);
-            pb.set_message(format!(
-                "loss {:.4}, {:.0} rows/s",
-                loss_sum / seen as f64,
-                seen as f64 / secs
-            ));
+            if let Some(g) = grads {
+                opt.step_groups(params, &g, lr, cfg.clip_norm, &group)?;
+            }
         }
         pb.finish_and_clear();
         let (val_loss, val_acc, val_f1) = validate(net, &val, &loss, labels, cfg.eval_batch_size)?;
