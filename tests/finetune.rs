@@ -260,3 +260,51 @@ fn cli_fit_predict_evaluate_minilm_finetune() {
     eprintln!("{name}: 1 epoch at 32 word pieces: accuracy {acc:.4}, macro-F1 {f1:.4}");
     assert!(acc > 0.0 && f1 > 0.0, "accuracy {acc}, macro-F1 {f1}");
 }
+
+#[test]
+fn frozen_embeddings_get_no_gradient_and_layer_decay_scales_the_rate() {
+    let (ids, y, labels) = pieces(8);
+    let cfg = FinetuneConfig::default()
+        .freeze_embeddings(true)
+        .layer_decay(0.5);
+    let mut m = FinetuneModel::from_pretrained(&model_dir(), &labels, &cfg, &Device::Cpu).unwrap();
+    m.set_layer_decay(0.5);
+    let rows: Vec<usize> = (0..ids.len()).collect();
+    let mut ctx = Ctx::train(rand_chacha::ChaCha8Rng::seed_from_u64(0)).with_grad_sink();
+    let logits = m.logits(&ids[..], &rows, &mut ctx).unwrap();
+    let loss = Loss::new(
+        genre_nlp::train::LossKind::CrossEntropy,
+        2.0,
+        0.0,
+        None,
+        labels.len(),
+    )
+    .unwrap();
+    let mut grads = loss.forward(&logits, &y).unwrap().backward().unwrap();
+    ctx.merge_grads(&mut grads).unwrap();
+    for (name, var) in m.params().iter() {
+        let has = grads.get(var.as_tensor()).is_some();
+        assert_eq!(
+            has,
+            !name.starts_with("bert.embeddings."),
+            "{name}: gradient {has}"
+        );
+    }
+    // Layer-wise decay: the head and the top layer at the full rate, each layer below halved,
+    // the embeddings at 0.5^6; no weight decay on biases and layer norms.
+    let g = |n: &str| m.param_group(n);
+    assert_eq!(g("classifier.weight").lr_scale, 1.0);
+    assert_eq!(g("bert.encoder.layer.5.output.dense.weight").lr_scale, 1.0);
+    assert_eq!(g("bert.encoder.layer.4.output.dense.weight").lr_scale, 0.5);
+    assert_eq!(
+        g("bert.encoder.layer.0.output.dense.weight").lr_scale,
+        0.5f64.powi(5)
+    );
+    assert_eq!(
+        g("bert.embeddings.word_embeddings.weight").lr_scale,
+        0.5f64.powi(6)
+    );
+    assert!(g("bert.encoder.layer.0.output.dense.weight").decay);
+    assert!(!g("bert.encoder.layer.0.output.dense.bias").decay);
+    assert!(!g("bert.encoder.layer.0.output.LayerNorm.weight").decay);
+}

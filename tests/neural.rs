@@ -562,3 +562,51 @@ fn bad_options_name_the_key() {
         .to_string()
         .contains("svd"));
 }
+
+#[test]
+fn accumulating_two_batches_equals_one_batch_of_both() {
+    let p = problem();
+    let base = TrainConfig::default()
+        .epochs(3)
+        .patience(0)
+        .class_weight(genre_nlp::train::ClassWeight::None);
+    let one = |cfg: &TrainConfig| {
+        let net = Tiny::new(shape(8, 4, false, Activation::Relu, 0.0), cfg.seed);
+        fit(
+            &net,
+            cfg,
+            &p.labels,
+            Labelled {
+                input: &p.xtr,
+                labels: &p.ytr,
+            },
+            Labelled {
+                input: &p.xva,
+                labels: &p.yva,
+            },
+            quiet(),
+        )
+        .unwrap();
+        weights(&net.params)
+    };
+    let big = one(&base.clone().batch_size(32));
+    let acc = one(&base.clone().batch_size(16).accumulate(2));
+    let small = one(&base.clone().batch_size(16));
+    let diff = |a: &BTreeMap<String, Vec<f32>>, b: &BTreeMap<String, Vec<f32>>| {
+        a.values()
+            .zip(b.values())
+            .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
+            .fold(0.0f32, f32::max)
+    };
+    assert!(
+        diff(&big, &acc) < 1e-4,
+        "accumulated differs by {}",
+        diff(&big, &acc)
+    );
+    assert!(
+        diff(&big, &small) > 1e-3,
+        "batch 16 should train differently"
+    );
+    let e = TrainConfig::default().accumulate(0).validate().unwrap_err();
+    assert!(e.to_string().contains("accumulate"), "{e}");
+}

@@ -185,8 +185,7 @@ impl FinetuneConfig {
     ) -> Result<(FinetuneModel, TrainOutcome)> {
         self.validate()?;
         let device = crate::train::default_device()?;
-        let mut model = FinetuneModel::from_pretrained(model_dir, labels, self, &device)?;
-        model.layer_decay = self.layer_decay;
+        let model = FinetuneModel::from_pretrained(model_dir, labels, self, &device)?;
         // Validation in length order: the packed encoder does not care, but the batches are
         // then even in cost.
         let mut order: Vec<usize> = (0..val.0.len()).collect();
@@ -296,6 +295,7 @@ impl FinetuneModel {
         let mut m = Self::build(bert, config_json, &map, &wpath, head, device)?;
         m.label_names = labels.names().to_vec();
         m.encoder.set_frozen_embeddings(cfg.freeze_embeddings);
+        m.layer_decay = cfg.layer_decay;
         Ok(m)
     }
 
@@ -420,6 +420,12 @@ impl FinetuneModel {
     /// The head's metadata.
     pub fn head(&self) -> &FinetuneHead {
         &self.head
+    }
+
+    /// Sets the layer-wise learning-rate decay [`Network::param_group`] applies (fitting sets
+    /// it from [`FinetuneConfig::layer_decay`]).
+    pub fn set_layer_decay(&mut self, decay: f64) {
+        self.layer_decay = decay;
     }
 
     /// Chooses the encoder's ops (tests compare the fused ops with the reference ones).

@@ -550,10 +550,14 @@ impl LinearOp {
         self
     }
 
+    /// The first weight is passed as an input too (its gradient still goes to the sink): it
+    /// makes candle track the op even when `x` needs no gradient (the first layer over frozen
+    /// embeddings), so the weights still get theirs.
     fn apply(self, x: &Tensor, residual: Option<&Tensor>) -> candle_core::Result<Tensor> {
+        let w0 = self.ws[0].clone();
         match residual {
-            Some(r) => x.apply_op2(r, self),
-            None => x.apply_op1(self),
+            Some(r) => x.apply_op3(r, &w0, self),
+            None => x.apply_op2(&w0, self),
         }
     }
 
@@ -654,21 +658,33 @@ impl LinearOp {
     }
 }
 
-impl CustomOp1 for LinearOp {
+impl candle_core::CustomOp2 for LinearOp {
     fn name(&self) -> &'static str {
         "bert-linear"
     }
 
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        self.forward(slice(s, l, "linear input")?, l, None)
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        _s2: &CpuStorage,
+        _l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        self.forward(slice(s1, l1, "linear input")?, l1, None)
     }
 
-    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        Ok(Some(self.backward(x, grad)?))
+    fn bwd(
+        &self,
+        x: &Tensor,
+        _w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((Some(self.backward(x, grad)?), None))
     }
 }
 
-impl candle_core::CustomOp2 for LinearOp {
+impl CustomOp3 for LinearOp {
     fn name(&self) -> &'static str {
         "bert-linear-residual"
     }
@@ -679,19 +695,23 @@ impl candle_core::CustomOp2 for LinearOp {
         l1: &Layout,
         s2: &CpuStorage,
         l2: &Layout,
+        _s3: &CpuStorage,
+        _l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let r = slice(s2, l2, "residual")?;
         self.forward(slice(s1, l1, "linear input")?, l1, Some(r))
     }
 
+    #[allow(clippy::type_complexity)]
     fn bwd(
         &self,
         x: &Tensor,
         _r: &Tensor,
+        _w: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((Some(self.backward(x, grad)?), Some(grad.clone())))
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        Ok((Some(self.backward(x, grad)?), Some(grad.clone()), None))
     }
 }
 
@@ -1006,10 +1026,8 @@ pub(crate) mod tests {
             0.5,
             0.0,
         );
-        for n in ["embeddings.LayerNorm"] {
-            put(format!("{n}.weight"), &[h], 0.2, 1.0);
-            put(format!("{n}.bias"), &[h], 0.1, 0.0);
-        }
+        put("embeddings.LayerNorm.weight".into(), &[h], 0.2, 1.0);
+        put("embeddings.LayerNorm.bias".into(), &[h], 0.1, 0.0);
         for l in 0..2 {
             let p = format!("encoder.layer.{l}");
             for (name, o, inp) in [
@@ -1058,7 +1076,10 @@ pub(crate) mod tests {
     }
 
     fn grads(ops: BertOps, dropout: f32) -> (Vec<f32>, Vec<(String, Vec<f32>)>) {
-        let (b, p) = build(ops, dropout);
+        grads_of(build(ops, dropout))
+    }
+
+    fn grads_of((b, p): (TrainableBert, Params)) -> (Vec<f32>, Vec<(String, Vec<f32>)>) {
         let s = seqs();
         let refs: Vec<&[u32]> = s.iter().map(|v| v.as_slice()).collect();
         let mut ctx = Ctx::train(ChaCha8Rng::seed_from_u64(1)).with_grad_sink();
@@ -1134,6 +1155,23 @@ pub(crate) mod tests {
             "candle-nn's layer norm should cut the gradients, {} tensors without: {none:?}",
             none.len()
         );
+    }
+
+    #[test]
+    fn frozen_embeddings_get_no_gradient_and_every_layer_still_does() {
+        for ops in [BertOps::Fused, BertOps::Reference] {
+            let (mut b, p) = build(ops, 0.1);
+            b.set_frozen_embeddings(true);
+            let (_, g) = grads_of((b, p));
+            for (n, v) in &g {
+                let frozen = n.starts_with("bert.embeddings.");
+                assert_eq!(
+                    v.iter().any(|&x| x != 0.0),
+                    !frozen,
+                    "{ops:?}: `{n}` (frozen: {frozen})"
+                );
+            }
+        }
     }
 
     #[test]

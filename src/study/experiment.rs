@@ -110,17 +110,16 @@ impl Profile {
                 "w2v-bigru",
                 "fasttext-bilstm",
                 "glove-bilstm",
+                "minilm-finetune",
             ],
         }
     }
 
-    /// The profile's `--set` overrides of a pipeline (`quick` trains networks for at most 12
+    /// The profile's `--set` overrides of a pipeline (`quick` trains FFNNs and RNNs for at most 12
     /// epochs with patience 3; `full` keeps every default).
     pub fn overrides(&self, family: Family) -> &'static [(&'static str, &'static str)] {
         match (self, family) {
-            (Profile::Quick, Family::Ffnn | Family::Rnn | Family::Transformer) => {
-                &[("epochs", "12"), ("patience", "3")]
-            }
+            (Profile::Quick, Family::Ffnn | Family::Rnn) => &[("epochs", "12"), ("patience", "3")],
             _ => &[],
         }
     }
