@@ -105,6 +105,7 @@ fn main_notebook_runs_the_study_top_to_bottom() {
         "baseline (quick profile)",
         "ffnn (quick profile)",
         "rnn (quick profile)",
+        "transformer (quick profile)",
         "nearest 5 neighbours by cosine",
         "study (quick profile)",
         "predictions by",
@@ -138,7 +139,7 @@ fn main_notebook_runs_the_study_top_to_bottom() {
         summary.display()
     );
     let csv = std::fs::read_to_string(&summary).unwrap();
-    for family in ["baseline", "ffnn", "rnn"] {
+    for family in ["baseline", "ffnn", "rnn", "transformer"] {
         assert!(
             csv.lines()
                 .skip(1)
@@ -206,6 +207,7 @@ fn main_notebook_runs_the_study_top_to_bottom() {
         "glove-ffnn",
         "minilm-ffnn",
         "glove-bilstm",
+        "minilm-finetune",
     ] {
         assert!(names.contains(&name), "no nested run {name} in {names:?}");
     }

@@ -94,6 +94,7 @@ impl Profile {
                 "glove-ffnn",
                 "minilm-ffnn",
                 "glove-bilstm",
+                "minilm-finetune",
             ],
             Profile::Full => &[
                 "tfidf-linear",
@@ -116,10 +117,14 @@ impl Profile {
     }
 
     /// The profile's `--set` overrides of a pipeline (`quick` trains FFNNs and RNNs for at most 12
-    /// epochs with patience 3; `full` keeps every default).
+    /// epochs with patience 3 and fine-tunes for 2 epochs on the first 64 word pieces; `full`
+    /// keeps every default).
     pub fn overrides(&self, family: Family) -> &'static [(&'static str, &'static str)] {
         match (self, family) {
             (Profile::Quick, Family::Ffnn | Family::Rnn) => &[("epochs", "12"), ("patience", "3")],
+            (Profile::Quick, Family::Transformer) => {
+                &[("epochs", "2"), ("max_length", "64"), ("patience", "0")]
+            }
             _ => &[],
         }
     }
