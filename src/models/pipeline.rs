@@ -533,21 +533,20 @@ impl PipelineConfig {
         let yva = labels.encode(&inner.val)?;
         let name = self.name();
         let t_model = Instant::now();
+        // What the networks' training loop reports to and saves in (a linear head only logs
+        // its tuning to the tracker).
+        let loop_opts = FitOptions {
+            tracker: opts.tracker,
+            checkpoint: opts.checkpoint_dir.map(CheckpointDir::new),
+            resume: opts.resume,
+            stop_after: opts.stop_after,
+            name: name.clone(),
+            quiet: opts.quiet,
+        };
         let (model, history, interrupted, train_seconds, tuning) = match &self.model {
             ModelSpec::Ffnn(model_cfg) => {
-                let (model, outcome) = model_cfg.fit(
-                    &labels,
-                    (&xtr, &ytr),
-                    (&xva, &yva),
-                    FitOptions {
-                        tracker: opts.tracker,
-                        checkpoint: opts.checkpoint_dir.map(CheckpointDir::new),
-                        resume: opts.resume,
-                        stop_after: opts.stop_after,
-                        name: name.clone(),
-                        quiet: opts.quiet,
-                    },
-                )?;
+                let (model, outcome) =
+                    model_cfg.fit(&labels, (&xtr, &ytr), (&xva, &yva), loop_opts)?;
                 (
                     FittedModel::Ffnn(model),
                     outcome.history,
@@ -565,14 +564,7 @@ impl PipelineConfig {
                     Some(wv.vectors()),
                     (&ttr, &ytr),
                     (&tva, &yva),
-                    FitOptions {
-                        tracker: opts.tracker,
-                        checkpoint: opts.checkpoint_dir.map(CheckpointDir::new),
-                        resume: opts.resume,
-                        stop_after: opts.stop_after,
-                        name: name.clone(),
-                        quiet: opts.quiet,
-                    },
+                    loop_opts,
                 )?;
                 (
                     FittedModel::Rnn(model),
@@ -588,20 +580,8 @@ impl PipelineConfig {
                 };
                 let ttr = wp.ids(&inner.train)?;
                 let tva = wp.ids(&inner.val)?;
-                let (model, outcome) = ft_cfg.fit(
-                    wp.dir(),
-                    &labels,
-                    (&ttr, &ytr),
-                    (&tva, &yva),
-                    FitOptions {
-                        tracker: opts.tracker,
-                        checkpoint: opts.checkpoint_dir.map(CheckpointDir::new),
-                        resume: opts.resume,
-                        stop_after: opts.stop_after,
-                        name: name.clone(),
-                        quiet: opts.quiet,
-                    },
-                )?;
+                let (model, outcome) =
+                    ft_cfg.fit(wp.dir(), &labels, (&ttr, &ytr), (&tva, &yva), loop_opts)?;
                 (
                     FittedModel::Finetune(Box::new(model)),
                     outcome.history,
@@ -621,7 +601,7 @@ impl PipelineConfig {
                     }
                     eprintln!("  chosen C = {c}");
                 }
-                if let Some(t) = opts.tracker {
+                if let Some(t) = loop_opts.tracker {
                     for (step, (cand, f1, acc)) in tuning.iter().enumerate() {
                         t.log_metric("tuning.c", f64::from(*cand), step as i64)?;
                         t.log_metric("tuning.val_macro_f1", *f1, step as i64)?;

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::nn::bert::{weight_prefix, BertConfig};
-use crate::nn::fused::{gemm_into, gemm_new, slice, supported, with_values};
+use crate::nn::fused::{gemm_into, gemm_new, gemm_strided, slice, supported, with_values};
 use crate::nn::kernels;
 use crate::train::{Ctx, GradSink, Params};
 
@@ -835,7 +835,7 @@ impl CustomOp1 for PackedAttention {
                 // SAFETY: rows off..off+len, columns head·dh..head·dh+dh of `out`, disjoint
                 // from every other job's; gemm writes only there (row stride h).
                 unsafe {
-                    gemm_strided(
+                    gemm_strided_1(
                         op.0.add(off * h + head * dh),
                         h,
                         len,
@@ -893,7 +893,7 @@ impl CustomOp1 for PackedAttention {
                         unsafe {
                             let base = dq_ptr.0.add(off * h3 + head * dh);
                             // dV = P'ᵀ · dO
-                            gemm_strided(
+                            gemm_strided_1(
                                 base.add(2 * h),
                                 h3,
                                 len,
@@ -916,8 +916,8 @@ impl CustomOp1 for PackedAttention {
                         unsafe {
                             let base = dq_ptr.0.add(off * h3 + head * dh);
                             // dQ = dS · K, dK = dSᵀ · Q
-                            gemm_strided(base, h3, len, dh, len, dp, (len, 1), k, (h3, 1));
-                            gemm_strided(base.add(h), h3, len, dh, len, dp, (1, len), q, (h3, 1));
+                            gemm_strided_1(base, h3, len, dh, len, dp, (len, 1), k, (h3, 1));
+                            gemm_strided_1(base.add(h), h3, len, dh, len, dp, (1, len), q, (h3, 1));
                         }
                     },
                 );
@@ -928,51 +928,37 @@ impl CustomOp1 for PackedAttention {
     }
 }
 
-/// `dst (m × n, row stride dst_rs) = lhs · rhs` on a raw destination (single-threaded: the
-/// callers run one per rayon job).
+/// [`gemm_strided`] overwriting `dst`, single-threaded: the attention runs one per rayon job.
 ///
 /// # Safety
-/// `dst` must be valid for writes at `i·dst_rs + j` for every `i < m`, `j < n`.
+/// As [`gemm_strided`].
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemm_strided(
+unsafe fn gemm_strided_1(
     dst: *mut f32,
     dst_rs: usize,
     m: usize,
     n: usize,
     k: usize,
     lhs: &[f32],
-    (lrs, lcs): (usize, usize),
+    l: (usize, usize),
     rhs: &[f32],
-    (rrs, rcs): (usize, usize),
+    r: (usize, usize),
 ) {
-    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lrs + (k - 1) * lcs);
-    assert!(k == 0 || n == 0 || rhs.len() > (k - 1) * rrs + (n - 1) * rcs);
-    if m == 0 || n == 0 {
-        return;
-    }
-    // SAFETY: the asserts bound every read; the caller vouches for the writes.
+    // SAFETY: forwarded from the caller.
     unsafe {
-        gemm::gemm(
+        gemm_strided(
+            dst,
+            dst_rs,
             m,
             n,
             k,
-            dst,
-            1,
-            dst_rs as isize,
             false,
-            lhs.as_ptr(),
-            lcs as isize,
-            lrs as isize,
-            rhs.as_ptr(),
-            rcs as isize,
-            rrs as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
+            lhs,
+            l,
+            rhs,
+            r,
             gemm::Parallelism::None,
-        );
+        )
     }
 }
 

@@ -177,15 +177,10 @@ unsafe fn gemm_raw(
     k: usize,
     read_dst: bool,
     lhs: &[f32],
-    (lrs, lcs): (usize, usize),
+    l: (usize, usize),
     rhs: &[f32],
-    (rrs, rcs): (usize, usize),
+    r: (usize, usize),
 ) {
-    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lrs + (k - 1) * lcs);
-    assert!(k == 0 || n == 0 || rhs.len() > (k - 1) * rrs + (n - 1) * rcs);
-    if m == 0 || n == 0 {
-        return;
-    }
     // Below ~4 M multiply-adds (an output layer of 27 classes) rayon's split costs more than
     // it saves: 21 µs single-threaded vs 49 µs on two threads for 64 × 512 · 512 × 27.
     let par = if m * n * k >= 1 << 22 {
@@ -193,7 +188,36 @@ unsafe fn gemm_raw(
     } else {
         Parallelism::None
     };
-    // SAFETY: the caller gives room for m·n values; the asserts above bound every index gemm
+    // SAFETY: forwarded from the caller; rows of `dst` are `n` apart.
+    unsafe { gemm_strided(dst, n, m, n, k, read_dst, lhs, l, rhs, r, par) }
+}
+
+/// `dst (m × n, row stride dst_rs) = [dst +] lhs · rhs` (strides as in [`gemm_into`]) with
+/// the given threading: the one raw `gemm` call every fused op goes through.
+///
+/// # Safety
+/// `dst` must be valid for writes at `i·dst_rs + j` for every `i < m`, `j < n` (and
+/// initialised there when `read_dst`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_strided(
+    dst: *mut f32,
+    dst_rs: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    read_dst: bool,
+    lhs: &[f32],
+    (lrs, lcs): (usize, usize),
+    rhs: &[f32],
+    (rrs, rcs): (usize, usize),
+    par: Parallelism,
+) {
+    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lrs + (k - 1) * lcs);
+    assert!(k == 0 || n == 0 || rhs.len() > (k - 1) * rrs + (n - 1) * rcs);
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: the caller vouches for the writes; the asserts above bound every index gemm
     // reads from lhs and rhs.
     unsafe {
         gemm::gemm(
@@ -202,7 +226,7 @@ unsafe fn gemm_raw(
             k,
             dst,
             1,
-            n as isize,
+            dst_rs as isize,
             read_dst,
             lhs.as_ptr(),
             lcs as isize,
