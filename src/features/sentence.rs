@@ -233,7 +233,7 @@ impl SentenceEncoder {
 
     /// Replaces the options (checked against the model).
     pub fn set_options(&mut self, options: EncoderOptions) -> Result<()> {
-        options.validate(self.bert.config().max_position_embeddings)?;
+        options.validate(self.bert.config().max_tokens())?;
         self.tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: options.max_length,

@@ -1,5 +1,6 @@
-//! Fine-tuning a BERT-family encoder with a classification head (`minilm-finetune`): the
-//! encoder of [`crate::nn::TrainableBert`], pooling (mean over the tokens or `[CLS]`), dropout
+//! Fine-tuning a BERT-family encoder (BERT / MiniLM, DistilBERT, RoBERTa, ELECTRA, ALBERT:
+//! [`crate::nn::arch`]) with a classification head (`minilm-finetune`; any of them with
+//! `--set model_dir=DIR`): the encoder of [`crate::nn::TrainableBert`], pooling (mean over the tokens or `[CLS]`), dropout
 //! and a linear layer, trained end to end on the shared loop ([`crate::train::fit`]) with
 //! AdamW, warm-up and linear decay, optional layer-wise learning-rate decay, gradient
 //! accumulation and early stopping on validation macro-F1.
@@ -11,7 +12,8 @@
 //! the current weights — the same outputs to ~1e-5.
 //!
 //! Saved in the Hugging Face layout: `config.json` (the base model's, with `id2label` /
-//! `label2id`), `model.safetensors` (`bert.…` encoder tensors and `classifier.weight` /
+//! `label2id`), `model.safetensors` (encoder tensors under the architecture's prefix —
+//! `bert.…`, `distilbert.…`, `roberta.…`, `electra.…`, `albert.…` — and `classifier.weight` /
 //! `classifier.bias`), `tokenizer.json` (by the representation) and `finetune_head.json`
 //! (pooling). `transformers.AutoModel.from_pretrained(dir)` reads the encoder.
 
@@ -308,7 +310,8 @@ impl FinetuneModel {
         device: &Device,
     ) -> Result<Self> {
         let mut params = Params::new(device.clone());
-        let encoder = TrainableBert::new(bert.clone(), map, origin, &mut params, "bert.")?;
+        let prefix = bert.arch().prefix();
+        let encoder = TrainableBert::new(bert.clone(), map, origin, &mut params, prefix)?;
         let h = bert.hidden_size;
         let k = head.n_classes;
         let get = |name: &str, shape: &[usize]| -> Result<Tensor> {
@@ -396,7 +399,10 @@ impl FinetuneModel {
                 .collect();
             o.insert("id2label".into(), id2label.into());
             o.insert("label2id".into(), label2id.into());
-            o.insert("architectures".into(), serde_json::json!(["BertModel"]));
+            o.insert(
+                "architectures".into(),
+                serde_json::json!([self.bert.arch().base_class()]),
+            );
         }
         let write = |name: &str, text: String| -> Result<()> {
             let p = dir.join(name);
@@ -407,7 +413,7 @@ impl FinetuneModel {
         self.params.save(&dir.join(WEIGHTS_FILE))
     }
 
-    /// The trainable tensors (`bert.…`, `classifier.…`).
+    /// The trainable tensors (`bert.…` or the architecture's prefix, `classifier.…`).
     pub fn params(&self) -> &Params {
         &self.params
     }
@@ -438,7 +444,7 @@ impl FinetuneModel {
         let map: HashMap<String, Tensor> = self
             .params
             .iter()
-            .filter(|(n, _)| n.starts_with("bert."))
+            .filter(|(n, _)| n.starts_with(self.bert.arch().prefix()))
             .map(|(n, v)| Ok((n.to_string(), v.as_tensor().to_device(&Device::Cpu)?)))
             .collect::<Result<_>>()?;
         BertEncoder::from_tensors(map, self.bert.clone(), Path::new("(fine-tuned weights)"))
@@ -582,14 +588,12 @@ impl Network for FinetuneModel {
     }
 
     fn param_group(&self, name: &str) -> ParamGroup {
-        let inner = name.strip_prefix("bert.").unwrap_or(name);
-        let decay = !(inner.ends_with(".bias") || inner.contains("LayerNorm"));
+        let decay =
+            !(name.ends_with(".bias") || name.contains("LayerNorm") || name.contains("layer_norm"));
         let l = self.bert.num_hidden_layers;
-        let lr_scale = match TrainableBert::depth(inner) {
-            Some(d) if name.starts_with("bert.") => {
-                self.layer_decay.powi((l.saturating_sub(d.min(l))) as i32)
-            }
-            _ => 1.0,
+        let lr_scale = match self.encoder.depth(name) {
+            Some(d) => self.layer_decay.powi((l.saturating_sub(d.min(l))) as i32),
+            None => 1.0,
         };
         ParamGroup { lr_scale, decay }
     }

@@ -510,10 +510,26 @@ impl PipelineConfig {
         let no_features = || Features::Dense(Dense::zeros((0, 0)));
         let (repr, xtr) = match (&self.model, &self.representation) {
             // A fine-tuned encoder reads word pieces: nothing to embed up front.
-            (ModelSpec::Finetune(_), RepresentationSpec::Sentence(spec)) => (
-                FittedRepresentation::WordPieces(Box::new(WordPieces::from_spec(spec)?)),
-                no_features(),
-            ),
+            (ModelSpec::Finetune(_), RepresentationSpec::Sentence(spec)) => {
+                let wp = WordPieces::from_spec(spec)?;
+                // A max length past the model's positions fails here, not mid-epoch.
+                let c = crate::nn::BertConfig::from_file(&wp.dir().join("config.json"))?;
+                if spec.max_length > c.max_tokens() {
+                    return Err(crate::train::config::bad_value(
+                        "max_length",
+                        &spec.max_length.to_string(),
+                        &format!(
+                            "at most {} (the positions of the model in {})",
+                            c.max_tokens(),
+                            wp.dir().display()
+                        ),
+                    ));
+                }
+                (
+                    FittedRepresentation::WordPieces(Box::new(wp)),
+                    no_features(),
+                )
+            }
             (ModelSpec::Finetune(_), other) => {
                 return Err(Error::Config(format!(
                     "{}: fine-tuning needs a transformer representation (minilm), not {}",

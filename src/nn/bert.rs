@@ -1,9 +1,10 @@
-//! A BERT-family encoder (BERT, MiniLM) for fast CPU inference over packed sequences.
+//! A BERT-family encoder (BERT, MiniLM, DistilBERT, RoBERTa, ELECTRA, ALBERT: see
+//! [`super::arch`]) for fast CPU inference over packed sequences.
 //!
 //! Weights are read by their Hugging Face names (`embeddings.word_embeddings.weight`,
-//! `encoder.layer.N.attention.self.query.weight`, …; a `bert.` prefix and the old
-//! `LayerNorm.gamma`/`beta` names are accepted) from `model.safetensors`, with the model's
-//! `config.json` ([`BertConfig`]).
+//! `encoder.layer.N.attention.self.query.weight`, …; the architecture's prefix — `bert.`,
+//! `roberta.`, … — and the old `LayerNorm.gamma`/`beta` names are accepted) from
+//! `model.safetensors`, with the model's `config.json` ([`BertConfig`]).
 //!
 //! Why it is not `candle_transformers::models::bert::BertModel`: that one pads every sequence
 //! to the longest of the batch, copies Q, K and V four times a layer, and runs a scalar softmax
@@ -15,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor};
 use gemm::Parallelism;
@@ -22,6 +24,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::nn::arch::{weight_prefix as arch_prefix, Arch, Slot, MODEL_TYPES};
 use crate::nn::kernels;
 
 /// Phases of a forward pass, as [`BertEncoder::profile`] reports them.
@@ -50,21 +53,34 @@ fn lap(phase: usize, t: &mut std::time::Instant) {
 /// Forward passes run by every encoder of this process (tests use it to show a cache hit).
 static FORWARD_PASSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// `config.json` of a BERT-family model (the fields the encoder reads).
+/// `config.json` of a BERT-family model (the fields the encoders read). DistilBERT's keys
+/// (`dim`, `n_layers`, `n_heads`, `hidden_dim`, `activation`, `dropout`, `attention_dropout`)
+/// are read as their BERT names; `model_type` picks the [`Arch`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BertConfig {
+    /// `bert`, `distilbert`, `roberta`, `electra` or `albert` (default `bert`).
+    #[serde(default = "default_model_type")]
+    pub model_type: String,
     /// Word-piece vocabulary size.
     pub vocab_size: usize,
     /// Hidden width.
+    #[serde(alias = "dim")]
     pub hidden_size: usize,
+    /// Width of the embeddings when narrower than `hidden_size` (ELECTRA, ALBERT).
+    #[serde(default)]
+    pub embedding_size: Option<usize>,
     /// Transformer layers.
+    #[serde(alias = "n_layers")]
     pub num_hidden_layers: usize,
     /// Attention heads (they split `hidden_size`).
+    #[serde(alias = "n_heads")]
     pub num_attention_heads: usize,
     /// Feed-forward width.
+    #[serde(alias = "hidden_dim")]
     pub intermediate_size: usize,
-    /// Activation of the feed-forward layer (`gelu` = erf GELU).
-    #[serde(default = "default_act")]
+    /// Activation of the feed-forward layer (`gelu` = erf GELU; `gelu_new` and
+    /// `gelu_pytorch_tanh` = its tanh approximation).
+    #[serde(default = "default_act", alias = "activation")]
     pub hidden_act: String,
     /// Positions the model knows.
     #[serde(default = "default_positions")]
@@ -75,12 +91,29 @@ pub struct BertConfig {
     /// Epsilon of every layer norm.
     #[serde(default = "default_eps")]
     pub layer_norm_eps: f64,
+    /// Padding id (RoBERTa counts positions from it).
+    #[serde(default)]
+    pub pad_token_id: Option<usize>,
+    /// ALBERT: groups of shared layers.
+    #[serde(default = "default_one")]
+    pub num_hidden_groups: usize,
+    /// ALBERT: layers inside a group (1 is supported).
+    #[serde(default = "default_one")]
+    pub inner_group_num: usize,
     /// Dropout on the embeddings and after every dense layer (fine-tuning only).
-    #[serde(default = "default_dropout")]
+    #[serde(default = "default_dropout", alias = "dropout")]
     pub hidden_dropout_prob: f32,
     /// Dropout on the attention probabilities (fine-tuning only).
-    #[serde(default = "default_dropout")]
+    #[serde(default = "default_dropout", alias = "attention_dropout")]
     pub attention_probs_dropout_prob: f32,
+}
+
+fn default_model_type() -> String {
+    "bert".into()
+}
+
+fn default_one() -> usize {
+    1
 }
 
 fn default_dropout() -> f32 {
@@ -106,16 +139,22 @@ impl BertConfig {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let c: BertConfig = serde_json::from_str(&text).map_err(|e| Error::Format {
             path: path.to_path_buf(),
-            message: format!("not a BERT config.json: {e}"),
+            message: format!("not a BERT-family config.json: {e}"),
         })?;
-        c.validate().map_err(|m| Error::Format {
+        c.normalized().map_err(|m| Error::Format {
             path: path.to_path_buf(),
             message: m,
-        })?;
-        Ok(c)
+        })
     }
 
-    fn validate(&self) -> std::result::Result<(), String> {
+    /// Checks the config (the message names the field).
+    pub fn normalized(self) -> std::result::Result<Self, String> {
+        if Arch::from_model_type(&self.model_type).is_none() {
+            return Err(format!(
+                "model_type `{}` is not supported (supported: {MODEL_TYPES})",
+                self.model_type
+            ));
+        }
         if self.num_attention_heads == 0
             || !self.hidden_size.is_multiple_of(self.num_attention_heads)
         {
@@ -129,11 +168,49 @@ impl BertConfig {
             "gelu" | "gelu_new" | "gelu_pytorch_tanh"
         ) {
             return Err(format!(
-                "hidden_act `{}` is not supported (gelu only)",
+                "hidden_act `{}` is not supported (gelu, gelu_new, gelu_pytorch_tanh)",
                 self.hidden_act
             ));
         }
-        Ok(())
+        if self.arch() == Arch::Albert
+            && (self.inner_group_num != 1
+                || self.num_hidden_groups == 0
+                || self.num_hidden_groups > self.num_hidden_layers)
+        {
+            return Err(format!(
+                "ALBERT with inner_group_num {} and num_hidden_groups {} is not supported \
+                 (inner_group_num 1, 1..=num_hidden_layers groups)",
+                self.inner_group_num, self.num_hidden_groups
+            ));
+        }
+        if self.max_position_embeddings <= self.arch().position_offset(&self) {
+            return Err(format!(
+                "max_position_embeddings {} leaves no position for a token",
+                self.max_position_embeddings
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The architecture (`model_type`; BERT when unknown, which [`BertConfig::normalized`]
+    /// refuses).
+    pub fn arch(&self) -> Arch {
+        Arch::from_model_type(&self.model_type).unwrap_or_default()
+    }
+
+    /// Width of the embedding tables (`embedding_size`, else `hidden_size`).
+    pub fn embedding_dim(&self) -> usize {
+        self.embedding_size.unwrap_or(self.hidden_size)
+    }
+
+    /// Longest sequence the model takes (its positions, less RoBERTa's offset).
+    pub fn max_tokens(&self) -> usize {
+        self.max_position_embeddings - self.arch().position_offset(self)
+    }
+
+    /// Whether the feed-forward GELU is the tanh approximation (`gelu_new`).
+    pub fn gelu_tanh(&self) -> bool {
+        self.hidden_act != "gelu"
     }
 
     /// Multiply-adds ×2 of one forward pass over sequences of these lengths.
@@ -219,25 +296,17 @@ pub fn load_weights(path: &Path) -> Result<HashMap<String, Tensor>> {
     })
 }
 
-/// `""` when the encoder's tensors are named `embeddings.…`, else `"bert."` (a checkpoint of a
-/// model with a head, `BertForSequenceClassification` and the like).
-pub fn weight_prefix(map: &HashMap<String, Tensor>) -> &'static str {
-    if map.contains_key("embeddings.word_embeddings.weight") {
-        ""
-    } else {
-        "bert."
-    }
-}
-
 /// A loaded BERT-family encoder (inference).
 #[derive(Debug, Clone)]
 pub struct BertEncoder {
     config: BertConfig,
     word: Vec<f32>,
     position: Vec<f32>,
-    token_type: Vec<f32>,
+    token_type: Option<Vec<f32>>,
     emb_norm: Norm,
-    layers: Vec<Layer>,
+    project: Option<Linear>,
+    /// One per layer; ALBERT's layers of a group share one.
+    layers: Vec<Arc<Layer>>,
 }
 
 /// Tensors of a safetensors file by name, with errors that name the file and the tensor.
@@ -301,52 +370,70 @@ impl BertEncoder {
         Self::from_tensors(load_weights(path)?, config, path)
     }
 
-    /// The encoder of `config` from tensors by their Hugging Face names (`bert.` prefix or
-    /// not); `origin` names where they came from in errors.
+    /// The encoder of `config` from tensors by their Hugging Face names (with the
+    /// architecture's prefix — `bert.`, `roberta.`, … — or without); `origin` names where they
+    /// came from in errors.
     pub fn from_tensors(
         map: HashMap<String, Tensor>,
         config: BertConfig,
         origin: &Path,
     ) -> Result<Self> {
-        let prefix = weight_prefix(&map);
+        let arch = config.arch();
+        let prefix = arch_prefix(arch, &config, |n| map.contains_key(n));
         let w = Weights {
             path: origin,
             map,
             prefix,
         };
-        let (h, i) = (config.hidden_size, config.intermediate_size);
-        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        let name = |s: Slot| arch.name(s, &config);
+        let (h, i, e) = (
+            config.hidden_size,
+            config.intermediate_size,
+            config.embedding_dim(),
+        );
+        let mut layers: Vec<Arc<Layer>> = Vec::with_capacity(config.num_hidden_layers);
+        let mut shared: HashMap<String, Arc<Layer>> = HashMap::new();
         for l in 0..config.num_hidden_layers {
-            let p = format!("encoder.layer.{l}");
-            let q = w.linear(&format!("{p}.attention.self.query"), h, h)?;
-            let k = w.linear(&format!("{p}.attention.self.key"), h, h)?;
-            let v = w.linear(&format!("{p}.attention.self.value"), h, h)?;
+            let key = name(Slot::Query(l));
+            if let Some(layer) = shared.get(&key) {
+                layers.push(layer.clone());
+                continue;
+            }
+            let q = w.linear(&key, h, h)?;
+            let k = w.linear(&name(Slot::Key(l)), h, h)?;
+            let v = w.linear(&name(Slot::Value(l)), h, h)?;
             let qkv = Linear {
                 w: [q.w, k.w, v.w].concat(),
                 b: [q.b, k.b, v.b].concat(),
                 inp: h,
                 out: 3 * h,
             };
-            layers.push(Layer {
+            let layer = Arc::new(Layer {
                 qkv,
-                attn_out: w.linear(&format!("{p}.attention.output.dense"), h, h)?,
-                attn_norm: w.norm(&format!("{p}.attention.output.LayerNorm"), h)?,
-                inter: w.linear(&format!("{p}.intermediate.dense"), i, h)?,
-                out: w.linear(&format!("{p}.output.dense"), h, i)?,
-                out_norm: w.norm(&format!("{p}.output.LayerNorm"), h)?,
+                attn_out: w.linear(&name(Slot::AttnOut(l)), h, h)?,
+                attn_norm: w.norm(&name(Slot::AttnNorm(l)), h)?,
+                inter: w.linear(&name(Slot::Inter(l)), i, h)?,
+                out: w.linear(&name(Slot::Out(l)), h, i)?,
+                out_norm: w.norm(&name(Slot::OutNorm(l)), h)?,
             });
+            shared.insert(key, layer.clone());
+            layers.push(layer);
         }
+        let table = |s: Slot, rows: usize| w.get(&format!("{}.weight", name(s)), &[rows, e]);
         Ok(BertEncoder {
-            word: w.get("embeddings.word_embeddings.weight", &[config.vocab_size, h])?,
-            position: w.get(
-                "embeddings.position_embeddings.weight",
-                &[config.max_position_embeddings, h],
-            )?,
-            token_type: w.get(
-                "embeddings.token_type_embeddings.weight",
-                &[config.type_vocab_size, h],
-            )?,
-            emb_norm: w.norm("embeddings.LayerNorm", h)?,
+            word: table(Slot::Word, config.vocab_size)?,
+            position: table(Slot::Position, config.max_position_embeddings)?,
+            token_type: if arch.has_token_types() {
+                Some(table(Slot::TokenType, config.type_vocab_size)?)
+            } else {
+                None
+            },
+            emb_norm: w.norm(&name(Slot::EmbNorm), e)?,
+            project: if arch.has_projection(&config) {
+                Some(w.linear(&name(Slot::Project), h, e)?)
+            } else {
+                None
+            },
             layers,
             config,
         })
@@ -400,19 +487,21 @@ impl BertEncoder {
             if s.is_empty() {
                 return Err(Error::Model(format!("sequence {i} of the batch is empty")));
             }
-            if s.len() > self.config.max_position_embeddings {
+            if s.len() > self.config.max_tokens() {
                 return Err(Error::Model(format!(
-                    "sequence {i} has {} tokens; the model knows {} positions (truncate first)",
+                    "sequence {i} has {} tokens; the model takes {} (truncate first)",
                     s.len(),
-                    self.config.max_position_embeddings
+                    self.config.max_tokens()
                 )));
             }
             spans.push((total, s.len()));
             total += s.len();
         }
         let mut t = std::time::Instant::now();
-        // Embeddings: word + position + token type 0, then layer norm.
-        let mut x = vec![0.0f32; total * h];
+        // Embeddings: word + position (+ token type 0), then layer norm (and a projection).
+        let e = self.config.embedding_dim();
+        let offset = self.config.arch().position_offset(&self.config);
+        let mut x = vec![0.0f32; total * e];
         for ((off, len), s) in spans.iter().zip(seqs) {
             for (p, &id) in s.iter().enumerate().take(*len) {
                 let id = id as usize;
@@ -422,31 +511,41 @@ impl BertEncoder {
                         self.config.vocab_size
                     )));
                 }
-                let row = &mut x[(off + p) * h..(off + p + 1) * h];
-                let w = &self.word[id * h..(id + 1) * h];
-                let pe = &self.position[p * h..(p + 1) * h];
-                let te = &self.token_type[..h];
-                for j in 0..h {
-                    row[j] = w[j] + pe[j] + te[j];
+                let row = &mut x[(off + p) * e..(off + p + 1) * e];
+                let w = &self.word[id * e..(id + 1) * e];
+                let pos = p + offset;
+                let pe = &self.position[pos * e..(pos + 1) * e];
+                for j in 0..e {
+                    row[j] = w[j] + pe[j];
+                }
+                if let Some(tt) = &self.token_type {
+                    row.iter_mut().zip(&tt[..e]).for_each(|(r, t)| *r += t);
                 }
             }
         }
         let eps = self.config.layer_norm_eps as f32;
         let norm = |x: &mut [f32], n: &Norm| {
-            let chunk = (x.len() / h)
+            let w = n.gamma.len();
+            let chunk = (x.len() / w)
                 .div_ceil(rayon::current_num_threads() * 4)
                 .max(16)
-                * h;
+                * w;
             x.par_chunks_mut(chunk)
                 .for_each(|c| kernels::layer_norm_rows(c, &n.gamma, &n.beta, eps));
         };
         norm(&mut x, &self.emb_norm);
+        if let Some(p) = &self.project {
+            let mut y = vec![0.0f32; total * h];
+            p.forward_into(&x, &mut y, None);
+            x = y;
+        }
         lap(0, &mut t);
         let mut qkv = vec![0.0f32; total * 3 * h];
         let mut ctx = vec![0.0f32; total * h];
         let mut a = vec![0.0f32; total * h];
         let mut inter = vec![0.0f32; total * self.config.intermediate_size];
         let i_w = self.config.intermediate_size;
+        let tanh = self.config.gelu_tanh();
         for layer in &self.layers {
             layer.qkv.forward_into(&x, &mut qkv, None);
             lap(1, &mut t);
@@ -460,7 +559,13 @@ impl BertEncoder {
             lap(5, &mut t);
             // The intermediate dense's bias is already in (fill_bias); only GELU is left.
             let chunk = (total.div_ceil(rayon::current_num_threads() * 4)).max(16) * i_w;
-            inter.par_chunks_mut(chunk).for_each(kernels::gelu_in_place);
+            inter.par_chunks_mut(chunk).for_each(|c| {
+                if tanh {
+                    kernels::gelu_tanh_in_place(c)
+                } else {
+                    kernels::gelu_in_place(c)
+                }
+            });
             lap(6, &mut t);
             layer.out.forward_into(&inter, &mut x, Some(&a));
             lap(7, &mut t);

@@ -22,7 +22,8 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor, D};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::nn::bert::{weight_prefix, BertConfig};
+use crate::nn::arch::{weight_prefix, Slot};
+use crate::nn::bert::BertConfig;
 use crate::nn::fused::{gemm_into, gemm_new, gemm_strided, slice, supported, with_values};
 use crate::nn::kernels;
 use crate::train::{Ctx, GradSink, Params};
@@ -88,9 +89,13 @@ pub struct TrainableBert {
     config: BertConfig,
     word: Tensor,
     position: Tensor,
-    token_type: Tensor,
+    token_type: Option<Tensor>,
     emb_norm: Norm,
+    project: Option<Dense>,
+    /// One per layer (ALBERT's layers of a group hold the same tensors).
     layers: Vec<Layer>,
+    /// Depth of each parameter (store name) for layer-wise learning-rate decay.
+    depths: HashMap<String, usize>,
     ops: BertOps,
     freeze_embeddings: bool,
 }
@@ -99,17 +104,34 @@ pub struct TrainableBert {
 struct Loader<'a> {
     weights: &'a HashMap<String, Tensor>,
     origin: &'a std::path::Path,
+    config: &'a BertConfig,
     src: &'static str,
     prefix: &'a str,
+    depths: HashMap<String, usize>,
 }
 
 impl Loader<'_> {
-    fn take(&self, params: &mut Params, name: &str, shape: &[usize]) -> Result<Tensor> {
+    /// The tensor `{slot's name}.{part}`, added to `params` once (a shared ALBERT tensor
+    /// is taken from the store the second time).
+    fn take(
+        &mut self,
+        params: &mut Params,
+        slot: Slot,
+        part: &str,
+        shape: &[usize],
+    ) -> Result<Tensor> {
+        let name = format!("{}.{part}", self.config.arch().name(slot, self.config));
+        let stored = format!("{}{name}", self.prefix);
+        let depth = self.depths.entry(stored.clone()).or_insert(0);
+        *depth = (*depth).max(slot.depth());
+        if let Some(v) = params.get(&stored) {
+            return Ok(v.as_tensor().clone());
+        }
         let alt = name
             .replace("LayerNorm.weight", "LayerNorm.gamma")
             .replace("LayerNorm.bias", "LayerNorm.beta");
         let src = self.src;
-        let t = [name, alt.as_str()]
+        let t = [name.as_str(), alt.as_str()]
             .iter()
             .find_map(|n| self.weights.get(&format!("{src}{n}")))
             .ok_or_else(|| Error::Format {
@@ -125,28 +147,29 @@ impl Loader<'_> {
                 ),
             });
         }
-        params.add(&format!("{}{name}", self.prefix), t.clone())
+        params.add(&stored, t.clone())
     }
 
-    fn dense(&self, params: &mut Params, name: &str, out: usize, inp: usize) -> Result<Dense> {
+    fn dense(&mut self, params: &mut Params, slot: Slot, out: usize, inp: usize) -> Result<Dense> {
         Ok(Dense {
-            w: self.take(params, &format!("{name}.weight"), &[out, inp])?,
-            b: self.take(params, &format!("{name}.bias"), &[out])?,
+            w: self.take(params, slot, "weight", &[out, inp])?,
+            b: self.take(params, slot, "bias", &[out])?,
         })
     }
 
-    fn norm(&self, params: &mut Params, name: &str, h: usize) -> Result<Norm> {
+    fn norm(&mut self, params: &mut Params, slot: Slot, h: usize) -> Result<Norm> {
         Ok(Norm {
-            g: self.take(params, &format!("{name}.weight"), &[h])?,
-            b: self.take(params, &format!("{name}.bias"), &[h])?,
+            g: self.take(params, slot, "weight", &[h])?,
+            b: self.take(params, slot, "bias", &[h])?,
         })
     }
 }
 
 impl TrainableBert {
-    /// Adds the encoder of `config` to `params` from `weights` (Hugging Face names, with or
-    /// without a `bert.` prefix), each parameter named `{prefix}{HF name}`. Missing tensors or
-    /// wrong shapes are errors naming the tensor and `origin`.
+    /// Adds the encoder of `config` to `params` from `weights` (Hugging Face names of the
+    /// config's architecture, with or without its prefix), each parameter named
+    /// `{prefix}{HF name}` (ALBERT's shared layers once). Missing tensors or wrong shapes are
+    /// errors naming the tensor and `origin`.
     pub fn new(
         config: BertConfig,
         weights: &HashMap<String, Tensor>,
@@ -154,45 +177,65 @@ impl TrainableBert {
         params: &mut Params,
         prefix: &str,
     ) -> Result<Self> {
-        let ld = Loader {
+        let arch = config.arch();
+        let mut ld = Loader {
             weights,
             origin,
-            src: weight_prefix(weights),
+            config: &config,
+            src: weight_prefix(arch, &config, |n| weights.contains_key(n)),
             prefix,
+            depths: HashMap::new(),
         };
-        let (h, i) = (config.hidden_size, config.intermediate_size);
+        let (h, i, e) = (
+            config.hidden_size,
+            config.intermediate_size,
+            config.embedding_dim(),
+        );
+        let word = ld.take(params, Slot::Word, "weight", &[config.vocab_size, e])?;
+        let position = ld.take(
+            params,
+            Slot::Position,
+            "weight",
+            &[config.max_position_embeddings, e],
+        )?;
+        let token_type = if arch.has_token_types() {
+            Some(ld.take(
+                params,
+                Slot::TokenType,
+                "weight",
+                &[config.type_vocab_size, e],
+            )?)
+        } else {
+            None
+        };
+        let emb_norm = ld.norm(params, Slot::EmbNorm, e)?;
+        let project = if arch.has_projection(&config) {
+            Some(ld.dense(params, Slot::Project, h, e)?)
+        } else {
+            None
+        };
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for l in 0..config.num_hidden_layers {
-            let p = format!("encoder.layer.{l}");
             layers.push(Layer {
-                q: ld.dense(params, &format!("{p}.attention.self.query"), h, h)?,
-                k: ld.dense(params, &format!("{p}.attention.self.key"), h, h)?,
-                v: ld.dense(params, &format!("{p}.attention.self.value"), h, h)?,
-                o: ld.dense(params, &format!("{p}.attention.output.dense"), h, h)?,
-                attn_norm: ld.norm(params, &format!("{p}.attention.output.LayerNorm"), h)?,
-                inter: ld.dense(params, &format!("{p}.intermediate.dense"), i, h)?,
-                out: ld.dense(params, &format!("{p}.output.dense"), h, i)?,
-                out_norm: ld.norm(params, &format!("{p}.output.LayerNorm"), h)?,
+                q: ld.dense(params, Slot::Query(l), h, h)?,
+                k: ld.dense(params, Slot::Key(l), h, h)?,
+                v: ld.dense(params, Slot::Value(l), h, h)?,
+                o: ld.dense(params, Slot::AttnOut(l), h, h)?,
+                attn_norm: ld.norm(params, Slot::AttnNorm(l), h)?,
+                inter: ld.dense(params, Slot::Inter(l), i, h)?,
+                out: ld.dense(params, Slot::Out(l), h, i)?,
+                out_norm: ld.norm(params, Slot::OutNorm(l), h)?,
             });
         }
+        let depths = ld.depths;
         Ok(TrainableBert {
-            word: ld.take(
-                params,
-                "embeddings.word_embeddings.weight",
-                &[config.vocab_size, h],
-            )?,
-            position: ld.take(
-                params,
-                "embeddings.position_embeddings.weight",
-                &[config.max_position_embeddings, h],
-            )?,
-            token_type: ld.take(
-                params,
-                "embeddings.token_type_embeddings.weight",
-                &[config.type_vocab_size, h],
-            )?,
-            emb_norm: ld.norm(params, "embeddings.LayerNorm", h)?,
+            word,
+            position,
+            token_type,
+            emb_norm,
+            project,
             layers,
+            depths,
             config,
             ops: BertOps::default(),
             freeze_embeddings: false,
@@ -215,16 +258,11 @@ impl TrainableBert {
         &self.config
     }
 
-    /// Depth of a parameter named `name` (without the store's prefix) for layer-wise
-    /// learning-rate decay: 0 for the embeddings, `l + 1` for `encoder.layer.l`, `None` for
-    /// anything else (a head).
-    pub fn depth(name: &str) -> Option<usize> {
-        if name.starts_with("embeddings.") {
-            return Some(0);
-        }
-        let rest = name.strip_prefix("encoder.layer.")?;
-        let l: usize = rest.split('.').next()?.parse().ok()?;
-        Some(l + 1)
+    /// Depth of the parameter stored as `name` for layer-wise learning-rate decay: 0 for the
+    /// embeddings (and their projection), `l + 1` for layer `l` (ALBERT's shared layers: the
+    /// deepest layer that uses them), `None` for a tensor that is not the encoder's (a head).
+    pub fn depth(&self, name: &str) -> Option<usize> {
+        self.depths.get(name).copied()
     }
 
     fn fused(&self, x: &Tensor) -> bool {
@@ -237,11 +275,11 @@ impl TrainableBert {
         let packed = PackedSeqs::new(seqs);
         let c = &self.config;
         for (i, s) in seqs.iter().enumerate() {
-            if s.is_empty() || s.len() > c.max_position_embeddings {
+            if s.is_empty() || s.len() > c.max_tokens() {
                 candle_core::bail!(
                     "sequence {i} has {} word pieces; the model takes 1..={}",
                     s.len(),
-                    c.max_position_embeddings
+                    c.max_tokens()
                 );
             }
             if let Some(&id) = s.iter().find(|&&id| id as usize >= c.vocab_size) {
@@ -252,8 +290,12 @@ impl TrainableBert {
             }
         }
         let dev = self.word.device();
+        let offset = c.arch().position_offset(c) as u32;
         let ids: Vec<u32> = seqs.iter().flat_map(|s| s.iter().copied()).collect();
-        let pos: Vec<u32> = seqs.iter().flat_map(|s| 0..s.len() as u32).collect();
+        let pos: Vec<u32> = seqs
+            .iter()
+            .flat_map(|s| offset..offset + s.len() as u32)
+            .collect();
         let ids = Tensor::from_vec(ids, packed.n, dev)?;
         let pos = Tensor::from_vec(pos, packed.n, dev)?;
         let frozen = |t: &Tensor| {
@@ -263,15 +305,23 @@ impl TrainableBert {
                 t.clone()
             }
         };
-        let x = frozen(&self.word)
+        let mut x = frozen(&self.word)
             .index_select(&ids, 0)?
-            .add(&frozen(&self.position).index_select(&pos, 0)?)?
-            .broadcast_add(&frozen(&self.token_type).narrow(0, 0, 1)?)?;
+            .add(&frozen(&self.position).index_select(&pos, 0)?)?;
+        if let Some(tt) = &self.token_type {
+            x = x.broadcast_add(&frozen(tt).narrow(0, 0, 1)?)?;
+        }
         let en = Norm {
             g: frozen(&self.emb_norm.g),
             b: frozen(&self.emb_norm.b),
         };
         let mut x = ctx.dropout(&self.norm(&x, &en)?, c.hidden_dropout_prob)?;
+        if let Some(p) = &self.project {
+            x = match (self.fused(&x), ctx.grad_sink().cloned()) {
+                (true, Some(sink)) => LinearOp::new(&[p], sink).apply(&x, None)?,
+                _ => linear(&x, &p.w, &p.b)?,
+            };
+        }
         for layer in &self.layers {
             x = self.layer(&x, layer, &packed, ctx)?;
         }
@@ -287,7 +337,20 @@ impl TrainableBert {
     ) -> candle_core::Result<Tensor> {
         let c = &self.config;
         let heads = c.num_attention_heads;
-        let p = c.hidden_dropout_prob;
+        let arch = c.arch();
+        let act = self.act();
+        // Dropout after the attention's and the feed-forward's output dense, where the
+        // architecture has it.
+        let p_attn = if arch.dropout_after_attention() {
+            c.hidden_dropout_prob
+        } else {
+            0.0
+        };
+        let p_ffn = if arch.dropout_after_ffn() {
+            c.hidden_dropout_prob
+        } else {
+            0.0
+        };
         if let (true, Some(sink)) = (self.fused(x), ctx.grad_sink().cloned()) {
             // Each dense layer one op (bias, GELU, dropout and the residual inside), their
             // weight gradients handed to the sink; Q, K and V as one matmul.
@@ -295,15 +358,15 @@ impl TrainableBert {
             let n_probs: usize = packed.spans.iter().map(|(_, l)| l * l).sum::<usize>() * heads;
             let mask = ctx.dropout_mask(n_probs, c.attention_probs_dropout_prob);
             let a = qkv.apply_op1(PackedAttention::new(packed, heads, mask))?;
-            let mask = ctx.dropout_mask(a.elem_count(), p);
+            let mask = ctx.dropout_mask(a.elem_count(), p_attn);
             let a = LinearOp::new(&[&l.o], sink.clone())
                 .mask(mask)
                 .apply(&a, Some(x))?;
             let a = self.norm(&a, &l.attn_norm)?;
             let i = LinearOp::new(&[&l.inter], sink.clone())
-                .gelu()
+                .gelu(act)
                 .apply(&a, None)?;
-            let mask = ctx.dropout_mask(a.elem_count(), p);
+            let mask = ctx.dropout_mask(a.elem_count(), p_ffn);
             let o = LinearOp::new(&[&l.out], sink)
                 .mask(mask)
                 .apply(&i, Some(&a))?;
@@ -319,11 +382,19 @@ impl TrainableBert {
         } else {
             attention_reference(&qkv, packed, heads, ctx, c.attention_probs_dropout_prob)?
         };
-        let a = ctx.dropout(&linear(&a, &l.o.w, &l.o.b)?, p)?;
+        let a = ctx.dropout(&linear(&a, &l.o.w, &l.o.b)?, p_attn)?;
         let a = self.norm(&a.add(x)?, &l.attn_norm)?;
         let i = self.gelu(&linear(&a, &l.inter.w, &l.inter.b)?)?;
-        let o = ctx.dropout(&linear(&i, &l.out.w, &l.out.b)?, p)?;
+        let o = ctx.dropout(&linear(&i, &l.out.w, &l.out.b)?, p_ffn)?;
         self.norm(&o.add(&a)?, &l.out_norm)
+    }
+
+    fn act(&self) -> Gelu {
+        if self.config.gelu_tanh() {
+            Gelu::Tanh
+        } else {
+            Gelu::Erf
+        }
     }
 
     fn norm(&self, x: &Tensor, n: &Norm) -> candle_core::Result<Tensor> {
@@ -336,10 +407,10 @@ impl TrainableBert {
     }
 
     fn gelu(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        if self.fused(x) {
-            x.apply_op1(GeluOp)
-        } else {
-            x.gelu_erf()
+        match self.act() {
+            a if self.fused(x) => x.apply_op1(GeluOp(a)),
+            Gelu::Erf => x.gelu_erf(),
+            Gelu::Tanh => x.gelu(),
         }
     }
 }
@@ -522,7 +593,7 @@ impl CustomOp3 for LayerNormOp {
 struct LinearOp {
     ws: Vec<Tensor>,
     bs: Vec<Tensor>,
-    gelu: bool,
+    gelu: Option<Gelu>,
     mask: Option<Arc<Vec<f32>>>,
     pre: Arc<Mutex<Option<Vec<f32>>>>,
     sink: GradSink,
@@ -533,15 +604,15 @@ impl LinearOp {
         LinearOp {
             ws: parts.iter().map(|d| d.w.clone()).collect(),
             bs: parts.iter().map(|d| d.b.clone()).collect(),
-            gelu: false,
+            gelu: None,
             mask: None,
             pre: Arc::default(),
             sink,
         }
     }
 
-    fn gelu(mut self) -> Self {
-        self.gelu = true;
+    fn gelu(mut self, act: Gelu) -> Self {
+        self.gelu = Some(act);
         self
     }
 
@@ -595,9 +666,9 @@ impl LinearOp {
         z.par_chunks_mut(ch)
             .for_each(|c| kernels::fill_bias(c, &b, None));
         gemm_into(&mut z, rows, out, inp, true, x, (inp, 1), &w, (1, inp));
-        if self.gelu {
+        if let Some(act) = self.gelu {
             *lock(&self.pre)? = Some(z.clone());
-            z.par_chunks_mut(ch).for_each(kernels::gelu_in_place);
+            z.par_chunks_mut(ch).for_each(|c| act.forward(c));
         }
         if let Some(m) = &self.mask {
             z.par_chunks_mut(ch)
@@ -624,14 +695,14 @@ impl LinearOp {
                 .zip(m.par_chunks(ch))
                 .for_each(|(g, m)| g.iter_mut().zip(m).for_each(|(a, b)| *a *= b));
         }
-        if self.gelu {
+        if let Some(act) = self.gelu {
             let pre = lock(&self.pre)?;
             let Some(z) = pre.as_ref() else {
                 candle_core::bail!("bert linear: backward without the kept pre-activation");
             };
             gz.par_chunks_mut(ch)
                 .zip(z.par_chunks(ch))
-                .for_each(|(g, z)| kernels::gelu_erf_back(z, g));
+                .for_each(|(g, z)| act.backward(z, g));
         }
         let dev = x.device();
         let (dw, dx) = with_values(x, |xv| {
@@ -715,9 +786,35 @@ impl CustomOp3 for LinearOp {
     }
 }
 
-/// The erf GELU as one op (the backward recomputes from the input).
+/// Which GELU the feed-forward runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gelu {
+    /// `gelu`: with erf.
+    Erf,
+    /// `gelu_new` / `gelu_pytorch_tanh`: the tanh approximation.
+    Tanh,
+}
+
+impl Gelu {
+    fn forward(self, x: &mut [f32]) {
+        match self {
+            Gelu::Erf => kernels::gelu_in_place(x),
+            Gelu::Tanh => kernels::gelu_tanh_in_place(x),
+        }
+    }
+
+    /// `g = g · gelu'(x)`.
+    fn backward(self, x: &[f32], g: &mut [f32]) {
+        match self {
+            Gelu::Erf => kernels::gelu_erf_back(x, g),
+            Gelu::Tanh => kernels::gelu_tanh_back(x, g),
+        }
+    }
+}
+
+/// The GELU as one op (the backward recomputes from the input).
 #[derive(Debug, Clone, Copy)]
-struct GeluOp;
+struct GeluOp(Gelu);
 
 impl CustomOp1 for GeluOp {
     fn name(&self) -> &'static str {
@@ -727,7 +824,7 @@ impl CustomOp1 for GeluOp {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let mut y = slice(s, l, "gelu input")?.to_vec();
         let ch = row_chunk(y.len() / 64) * 64;
-        y.par_chunks_mut(ch).for_each(kernels::gelu_in_place);
+        y.par_chunks_mut(ch).for_each(|c| self.0.forward(c));
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -737,7 +834,7 @@ impl CustomOp1 for GeluOp {
             let ch = row_chunk(dx.len() / 64) * 64;
             dx.par_chunks_mut(ch)
                 .zip(xv.par_chunks(ch))
-                .for_each(|(d, x)| kernels::gelu_erf_back(x, d));
+                .for_each(|(d, x)| self.0.backward(x, d));
             Ok(())
         })?;
         Ok(Some(Tensor::from_vec(dx, x.shape(), x.device())?))
@@ -969,21 +1066,35 @@ pub(crate) mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-    /// A small random BERT (2 layers, hidden 32, 4 heads) as Hugging Face names its tensors.
-    pub(crate) fn tiny(dropout: f32) -> (BertConfig, HashMap<String, Tensor>) {
+    /// Every architecture the encoders read.
+    pub(crate) const MODEL_TYPES: [&str; 5] =
+        ["bert", "distilbert", "roberta", "electra", "albert"];
+
+    /// A small random model of `model_type` (hidden 32, 4 heads; ELECTRA and ALBERT with
+    /// 16-wide embeddings, ALBERT with 3 layers sharing one set of weights and the tanh GELU),
+    /// its tensors named as transformers names them.
+    pub(crate) fn tiny_of(model_type: &str, dropout: f32) -> (BertConfig, HashMap<String, Tensor>) {
+        let albert = model_type == "albert";
         let c = BertConfig {
+            model_type: model_type.into(),
             vocab_size: 50,
             hidden_size: 32,
-            num_hidden_layers: 2,
+            embedding_size: matches!(model_type, "albert" | "electra").then_some(16),
+            num_hidden_layers: if albert { 3 } else { 2 },
             num_attention_heads: 4,
             intermediate_size: 64,
-            hidden_act: "gelu".into(),
+            hidden_act: if albert { "gelu_new" } else { "gelu" }.into(),
             max_position_embeddings: 40,
             type_vocab_size: 2,
             layer_norm_eps: 1e-12,
+            pad_token_id: Some(1),
+            num_hidden_groups: 1,
+            inner_group_num: 1,
             hidden_dropout_prob: dropout,
             attention_probs_dropout_prob: dropout,
-        };
+        }
+        .normalized()
+        .expect("tiny config");
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let mut m = HashMap::new();
         let mut put = |name: String, shape: &[usize], scale: f32, offset: f32| {
@@ -993,43 +1104,34 @@ pub(crate) mod tests {
                 .collect();
             m.insert(name, Tensor::from_vec(v, shape, &Device::Cpu).unwrap());
         };
-        let (h, i) = (32, 64);
-        put(
-            "embeddings.word_embeddings.weight".into(),
-            &[50, h],
-            0.5,
-            0.0,
-        );
-        put(
-            "embeddings.position_embeddings.weight".into(),
-            &[40, h],
-            0.5,
-            0.0,
-        );
-        put(
-            "embeddings.token_type_embeddings.weight".into(),
-            &[2, h],
-            0.5,
-            0.0,
-        );
-        put("embeddings.LayerNorm.weight".into(), &[h], 0.2, 1.0);
-        put("embeddings.LayerNorm.bias".into(), &[h], 0.1, 0.0);
-        for l in 0..2 {
-            let p = format!("encoder.layer.{l}");
-            for (name, o, inp) in [
-                ("attention.self.query", h, h),
-                ("attention.self.key", h, h),
-                ("attention.self.value", h, h),
-                ("attention.output.dense", h, h),
-                ("intermediate.dense", i, h),
-                ("output.dense", h, i),
-            ] {
-                put(format!("{p}.{name}.weight"), &[o, inp], 0.3, 0.0);
-                put(format!("{p}.{name}.bias"), &[o], 0.1, 0.0);
+        let (h, i, e) = (32, 64, c.embedding_dim());
+        let arch = c.arch();
+        let mut seen = std::collections::HashSet::new();
+        for slot in arch.slots(&c) {
+            let name = arch.name(slot, &c);
+            if !seen.insert(name.clone()) {
+                continue;
             }
-            for name in ["attention.output.LayerNorm", "output.LayerNorm"] {
-                put(format!("{p}.{name}.weight"), &[h], 0.2, 1.0);
-                put(format!("{p}.{name}.bias"), &[h], 0.1, 0.0);
+            let (w, b) = (format!("{name}.weight"), format!("{name}.bias"));
+            match slot {
+                Slot::Word => put(w, &[50, e], 0.5, 0.0),
+                Slot::Position => put(w, &[40, e], 0.5, 0.0),
+                Slot::TokenType => put(w, &[2, e], 0.5, 0.0),
+                Slot::EmbNorm | Slot::AttnNorm(_) | Slot::OutNorm(_) => {
+                    let width = if slot == Slot::EmbNorm { e } else { h };
+                    put(w, &[width], 0.2, 1.0);
+                    put(b, &[width], 0.1, 0.0);
+                }
+                _ => {
+                    let (o, inp) = match slot {
+                        Slot::Project => (h, e),
+                        Slot::Inter(_) => (i, h),
+                        Slot::Out(_) => (h, i),
+                        _ => (h, h),
+                    };
+                    put(w, &[o, inp], 0.3, 0.0);
+                    put(b, &[o], 0.1, 0.0);
+                }
             }
         }
         (c, m)
@@ -1045,10 +1147,15 @@ pub(crate) mod tests {
     }
 
     fn build(ops: BertOps, dropout: f32) -> (TrainableBert, Params) {
-        let (c, m) = tiny(dropout);
+        build_of("bert", ops, dropout)
+    }
+
+    fn build_of(model_type: &str, ops: BertOps, dropout: f32) -> (TrainableBert, Params) {
+        let (c, m) = tiny_of(model_type, dropout);
         let mut p = Params::new(Device::Cpu);
-        let mut b = TrainableBert::new(c, &m, std::path::Path::new("tiny"), &mut p, "bert.")
-            .expect("tiny bert");
+        let prefix = c.arch().prefix();
+        let mut b = TrainableBert::new(c, &m, std::path::Path::new("tiny"), &mut p, prefix)
+            .expect("tiny model");
         b.set_ops(ops);
         (b, p)
     }
@@ -1063,6 +1170,14 @@ pub(crate) mod tests {
 
     fn grads(ops: BertOps, dropout: f32) -> (Vec<f32>, Vec<(String, Vec<f32>)>) {
         grads_of(build(ops, dropout))
+    }
+
+    fn grads_arch(
+        model_type: &str,
+        ops: BertOps,
+        dropout: f32,
+    ) -> (Vec<f32>, Vec<(String, Vec<f32>)>) {
+        grads_of(build_of(model_type, ops, dropout))
     }
 
     fn grads_of((b, p): (TrainableBert, Params)) -> (Vec<f32>, Vec<(String, Vec<f32>)>) {
@@ -1096,35 +1211,44 @@ pub(crate) mod tests {
 
     #[test]
     fn fused_ops_match_the_reference_ops_in_values_and_gradients() {
-        let (yf, gf) = grads(BertOps::Fused, 0.0);
-        let (yr, gr) = grads(BertOps::Reference, 0.0);
-        assert!(
-            max_diff(&yf, &yr) < 1e-4,
-            "outputs differ by {}",
-            max_diff(&yf, &yr)
-        );
-        for ((n, a), (_, b)) in gf.iter().zip(&gr) {
-            assert_eq!(a.len(), b.len(), "{n}: one side has no gradient");
-            let scale = b.iter().map(|v| v.abs()).fold(1e-3, f32::max);
-            let d = max_diff(a, b);
+        for model_type in MODEL_TYPES {
+            let (yf, gf) = grads_arch(model_type, BertOps::Fused, 0.0);
+            let (yr, gr) = grads_arch(model_type, BertOps::Reference, 0.0);
             assert!(
-                d / scale < 2e-3,
-                "{n}: gradients differ by {d} (scale {scale})"
+                max_diff(&yf, &yr) < 1e-4,
+                "{model_type}: outputs differ by {}",
+                max_diff(&yf, &yr)
             );
+            for ((n, a), (_, b)) in gf.iter().zip(&gr) {
+                assert_eq!(
+                    a.len(),
+                    b.len(),
+                    "{model_type} {n}: one side has no gradient"
+                );
+                let scale = b.iter().map(|v| v.abs()).fold(1e-3, f32::max);
+                let d = max_diff(a, b);
+                assert!(
+                    d / scale < 2e-3,
+                    "{model_type} {n}: gradients differ by {d} (scale {scale})"
+                );
+            }
         }
     }
 
     #[test]
     fn every_encoder_parameter_gets_a_gradient_and_candle_layer_norm_would_not() {
-        for ops in [BertOps::Fused, BertOps::Reference] {
-            for dropout in [0.0, 0.1] {
-                let (_, g) = grads(ops, dropout);
-                assert_eq!(g.len(), 5 + 2 * 16);
-                for (n, v) in &g {
-                    assert!(
-                        v.iter().any(|&x| x != 0.0),
-                        "{ops:?}, dropout {dropout}: `{n}` got no gradient"
-                    );
+        for model_type in MODEL_TYPES {
+            let (c, m) = tiny_of(model_type, 0.0);
+            for ops in [BertOps::Fused, BertOps::Reference] {
+                for dropout in [0.0, 0.1] {
+                    let (_, g) = grads_arch(model_type, ops, dropout);
+                    assert_eq!(g.len(), m.len(), "{model_type}: {c:?}");
+                    for (n, v) in &g {
+                        assert!(
+                            v.iter().any(|&x| x != 0.0),
+                            "{model_type} {ops:?}, dropout {dropout}: `{n}` got no gradient"
+                        );
+                    }
                 }
             }
         }
@@ -1144,39 +1268,68 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn albert_layers_share_their_tensors_and_sum_their_gradients() {
+        // The shared layer's gradient is the sum over the layers that use it: with the
+        // reference ops (candle's own autograd) and with the fused ops (the sink adds).
+        let (_, gf) = grads_arch("albert", BertOps::Fused, 0.0);
+        let (_, gr) = grads_arch("albert", BertOps::Reference, 0.0);
+        let layer: Vec<&String> = gf
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.contains("albert_layer_groups"))
+            .collect();
+        assert_eq!(layer.len(), 16, "one set of layer tensors: {layer:?}");
+        let (b, _) = build_of("albert", BertOps::Fused, 0.0);
+        let n = "albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight";
+        assert_eq!(b.depth(n), Some(3), "shared: the deepest use");
+        assert_eq!(b.depth("albert.embeddings.LayerNorm.bias"), Some(0));
+        let f = &gf.iter().find(|(k, _)| k == n).unwrap().1;
+        let r = &gr.iter().find(|(k, _)| k == n).unwrap().1;
+        assert!(max_diff(f, r) < 1e-3 * r.iter().map(|v| v.abs()).fold(1e-3, f32::max));
+    }
+
+    #[test]
     fn frozen_embeddings_get_no_gradient_and_every_layer_still_does() {
-        for ops in [BertOps::Fused, BertOps::Reference] {
-            let (mut b, p) = build(ops, 0.1);
-            b.set_frozen_embeddings(true);
-            let (_, g) = grads_of((b, p));
-            for (n, v) in &g {
-                let frozen = n.starts_with("bert.embeddings.");
-                assert_eq!(
-                    v.iter().any(|&x| x != 0.0),
-                    !frozen,
-                    "{ops:?}: `{n}` (frozen: {frozen})"
-                );
+        for model_type in MODEL_TYPES {
+            for ops in [BertOps::Fused, BertOps::Reference] {
+                let (mut b, p) = build_of(model_type, ops, 0.1);
+                b.set_frozen_embeddings(true);
+                let (_, g) = grads_of((b, p));
+                for (n, v) in &g {
+                    let frozen = n.contains(".embeddings.");
+                    assert_eq!(
+                        v.iter().any(|&x| x != 0.0),
+                        !frozen,
+                        "{model_type} {ops:?}: `{n}` (frozen: {frozen})"
+                    );
+                }
             }
         }
     }
 
     #[test]
     fn inference_encoder_gives_the_trainable_forward_without_dropout() {
-        let (c, m) = tiny(0.1);
-        let (b, _) = build(BertOps::Fused, 0.1);
-        let fast = crate::nn::BertEncoder::from_tensors(m, c, std::path::Path::new("tiny"))
-            .expect("inference encoder");
-        let s = seqs();
-        let refs: Vec<&[u32]> = s.iter().map(|v| v.as_slice()).collect();
-        let y = b
-            .forward(&refs, &mut Ctx::eval())
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let z = fast.forward_packed(&refs).unwrap();
-        assert!(max_diff(&y, &z) < 1e-4, "differ by {}", max_diff(&y, &z));
+        for model_type in MODEL_TYPES {
+            let (c, m) = tiny_of(model_type, 0.1);
+            let (b, _) = build_of(model_type, BertOps::Fused, 0.1);
+            let fast = crate::nn::BertEncoder::from_tensors(m, c, std::path::Path::new("tiny"))
+                .expect("inference encoder");
+            let s = seqs();
+            let refs: Vec<&[u32]> = s.iter().map(|v| v.as_slice()).collect();
+            let y = b
+                .forward(&refs, &mut Ctx::eval())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let z = fast.forward_packed(&refs).unwrap();
+            assert!(
+                max_diff(&y, &z) < 1e-4,
+                "{model_type}: differ by {}",
+                max_diff(&y, &z)
+            );
+        }
     }
 
     #[test]
@@ -1206,14 +1359,14 @@ pub(crate) mod tests {
 
     #[test]
     fn depth_orders_embeddings_layers_and_head() {
+        let (b, _) = build(BertOps::Fused, 0.0);
+        assert_eq!(b.depth("bert.embeddings.word_embeddings.weight"), Some(0));
+        assert_eq!(b.depth("bert.encoder.layer.1.output.dense.weight"), Some(2));
+        assert_eq!(b.depth("classifier.weight"), None);
+        let (d, _) = build_of("distilbert", BertOps::Fused, 0.0);
         assert_eq!(
-            TrainableBert::depth("embeddings.word_embeddings.weight"),
-            Some(0)
+            d.depth("distilbert.transformer.layer.0.ffn.lin1.bias"),
+            Some(1)
         );
-        assert_eq!(
-            TrainableBert::depth("encoder.layer.5.output.dense.weight"),
-            Some(6)
-        );
-        assert_eq!(TrainableBert::depth("classifier.weight"), None);
     }
 }

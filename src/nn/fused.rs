@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Storage, Tensor, TensorId};
 use gemm::Parallelism;
 
+use crate::nn::kernels::{gelu_tanh as gelu, gelu_tanh_grad as gelu_grad};
 use crate::train::GradSink;
 
 /// The activation of a fused layer.
@@ -35,22 +36,6 @@ pub enum FusedAct {
 /// `true` when the fused ops can run on `t`'s device (the CPU) and dtype (f32).
 pub fn supported(t: &Tensor) -> bool {
     t.device().is_cpu() && t.dtype() == candle_core::DType::F32
-}
-
-const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-const GELU_C: f32 = 0.044_715;
-
-#[inline]
-fn gelu(z: f32) -> f32 {
-    let u = SQRT_2_OVER_PI * (z + GELU_C * z * z * z);
-    0.5 * z * (1.0 + u.tanh())
-}
-
-#[inline]
-fn gelu_grad(z: f32) -> f32 {
-    let u = SQRT_2_OVER_PI * (z + GELU_C * z * z * z);
-    let t = u.tanh();
-    0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_C * z * z)
 }
 
 /// `act(·) ⊙ mask` in place; returns the pre-activation when the backward will need it.

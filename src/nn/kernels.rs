@@ -277,6 +277,40 @@ multiversion! {
     }
 }
 
+/// GELU, tanh approximation (what `gelu_new` and `gelu_pytorch_tanh` mean):
+/// `x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))`.
+#[inline(always)]
+pub fn gelu_tanh(x: f32) -> f32 {
+    const C: f32 = 0.797_884_6;
+    0.5 * x * (1.0 + tanh_approx(C * x.mul_add(0.044_715 * x * x, x)))
+}
+
+/// Derivative of [`gelu_tanh`].
+#[inline(always)]
+pub fn gelu_tanh_grad(x: f32) -> f32 {
+    const C: f32 = 0.797_884_6;
+    let t = tanh_approx(C * x.mul_add(0.044_715 * x * x, x));
+    0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * C * (1.0 + 3.0 * 0.044_715 * x * x)
+}
+
+multiversion! {
+    /// In place: `x = gelu_tanh(x)`.
+    pub fn gelu_tanh_in_place(x: &mut [f32]) {
+        for v in x.iter_mut() {
+            *v = gelu_tanh(*v);
+        }
+    }
+}
+
+multiversion! {
+    /// In place: `g = g · gelu_tanh'(x)`.
+    pub fn gelu_tanh_back(x: &[f32], g: &mut [f32]) {
+        for (gv, &xv) in g.iter_mut().zip(x) {
+            *gv *= gelu_tanh_grad(xv);
+        }
+    }
+}
+
 multiversion! {
     /// Backward of [`softmax_rows`] (rows of `width`), in place on the gradient of the
     /// probabilities `dp`: `dp = p ⊙ (dp − Σ dp ⊙ p) · scale`.

@@ -5,10 +5,14 @@
 //!   node; the loss's gradient in one pass).
 //! - [`ops`]: custom ops (a data-side matmul whose backward skips the input's gradient).
 //! - [`rnn`]: GRU / LSTM layers over masked batches as one op with a hand-written backward.
-//! - [`bert`]: a BERT-family encoder (MiniLM) for fast CPU inference over packed sequences.
+//! - [`arch`]: the BERT-family architectures (BERT, DistilBERT, RoBERTa, ELECTRA, ALBERT): where
+//!   each keeps its tensors, and how they differ.
+//! - [`bert`]: a BERT-family encoder (MiniLM and the above) for fast CPU inference over packed
+//!   sequences.
 //! - [`bert_train`]: the same encoder in trainable form (fine-tuning), hand-written backward ops.
 //! - [`kernels`]: the vectorised element-wise kernels it runs (softmax, GELU, layer norm).
 
+pub mod arch;
 pub mod bert;
 pub mod bert_train;
 pub mod ffnn;
@@ -17,6 +21,7 @@ pub mod kernels;
 pub mod ops;
 pub mod rnn;
 
+pub use arch::Arch;
 pub use bert::{BertConfig, BertEncoder};
 pub use bert_train::{BertOps, PackedSeqs, TrainableBert};
 pub use ffnn::{Activation, Ffnn, FfnnShape, SparseBatch};
