@@ -228,6 +228,21 @@ fn main_notebook_runs_the_study_top_to_bottom() {
             .find(|m| m.key == "hold.macro_f1")
             .unwrap_or_else(|| panic!("{name}: no hold.macro_f1"));
         assert!(f1.value > 0.05, "{name}: {}", f1.value);
+        // The transformer's latency probe (max length 192, batch 32) is on its run.
+        let probe = run
+            .data
+            .metrics
+            .iter()
+            .find(|m| m.key == "latency.samples_per_second");
+        assert_eq!(
+            probe.is_some(),
+            name == "minilm-finetune",
+            "{name}: {probe:?}"
+        );
+        if name == "minilm-finetune" {
+            assert!(probe.is_some_and(|m| m.value > 0.0));
+            assert_eq!(run.param("latency.batch_size"), Some("32"));
+        }
         let report = client
             .list_artifacts(&run.info.run_id, Some("report"))
             .unwrap();

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Labels;
 use crate::error::{Error, Result};
 use crate::features::Dense;
-use crate::nn::bert::{load_weights, BertConfig, BertEncoder};
+use crate::nn::bert::{load_dir_weights, BertConfig, BertEncoder};
 use crate::nn::kernels;
 use crate::nn::{BertOps, PackedSeqs, TrainableBert};
 use crate::train::config::{bad_value, parse_value};
@@ -274,8 +274,7 @@ impl FinetuneModel {
         device: &Device,
     ) -> Result<Self> {
         let (bert, config_json) = read_config(dir)?;
-        let wpath = dir.join(WEIGHTS_FILE);
-        let weights = load_weights(&wpath)?;
+        let (weights, wpath) = load_dir_weights(dir)?;
         let k = labels.len();
         let h = bert.hidden_size;
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.train.seed);
@@ -354,8 +353,7 @@ impl FinetuneModel {
             path: hpath,
             message: format!("cannot read it: {e}"),
         })?;
-        let wpath = dir.join(WEIGHTS_FILE);
-        let map = load_weights(&wpath)?;
+        let (map, wpath) = load_dir_weights(dir)?;
         let mut m = Self::build(
             bert,
             config_json,

@@ -282,6 +282,36 @@ struct Layer {
     out_norm: Norm,
 }
 
+/// Weight files a model directory may hold, in the order they are tried.
+pub const WEIGHT_FILES: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
+
+/// The weights of a Hugging Face model directory (`model.safetensors`, else PyTorch's
+/// `pytorch_model.bin`) onto the CPU, and the file they came from; errors name the files.
+pub fn load_dir_weights(dir: &Path) -> Result<(HashMap<String, Tensor>, std::path::PathBuf)> {
+    for name in WEIGHT_FILES {
+        let path = dir.join(name);
+        if !path.exists() {
+            continue;
+        }
+        if name.ends_with(".bin") {
+            let tensors = candle_core::pickle::read_all(&path).map_err(|e| Error::Format {
+                path: path.clone(),
+                message: format!("cannot read PyTorch weights: {e}"),
+            })?;
+            let map = tensors
+                .into_iter()
+                .map(|(k, t)| Ok((k, t.to_dtype(DType::F32)?)))
+                .collect::<Result<_>>()?;
+            return Ok((map, path));
+        }
+        return Ok((load_weights(&path)?, path));
+    }
+    Err(Error::Format {
+        path: dir.to_path_buf(),
+        message: format!("no model weights here ({})", WEIGHT_FILES.join(" or ")),
+    })
+}
+
 /// Reads a safetensors file of weights onto the CPU; errors name the file.
 pub fn load_weights(path: &Path) -> Result<HashMap<String, Tensor>> {
     if !path.exists() {
@@ -359,10 +389,12 @@ impl Weights<'_> {
 }
 
 impl BertEncoder {
-    /// Loads `config.json` and `model.safetensors` from a Hugging Face model directory.
+    /// Loads `config.json` and the weights (`model.safetensors` or `pytorch_model.bin`) of a
+    /// Hugging Face model directory.
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let config = BertConfig::from_file(&dir.join("config.json"))?;
-        Self::from_safetensors(&dir.join("model.safetensors"), config)
+        let (map, path) = load_dir_weights(dir)?;
+        Self::from_tensors(map, config, &path)
     }
 
     /// Loads the weights of `config`'s model from a safetensors file.

@@ -291,6 +291,39 @@ fn latency_probe(model: &dyn Classifier, data: &Dataset, rows: usize) -> Result<
     Ok(1000.0 * t.elapsed().as_secs_f64() / n as f64)
 }
 
+/// The reference study's latency setting for transformers: word pieces per text at most.
+pub const PROBE_MAX_LENGTH: usize = 192;
+/// The reference study's latency setting for transformers: texts per forward pass.
+pub const PROBE_BATCH: usize = 32;
+
+/// For a fine-tuned transformer: [`crate::models::FinetuneModel::latency`] on up to `rows`
+/// texts of `data` (at least two batches) cut at [`PROBE_MAX_LENGTH`] word pieces (or the
+/// model's positions) in batches of [`PROBE_BATCH`]; `None` for any other model.
+fn transformer_probe(
+    p: &crate::models::Pipeline,
+    data: &Dataset,
+    rows: usize,
+) -> Result<Option<crate::models::LatencyProbe>> {
+    use crate::models::{FittedModel, FittedRepresentation};
+    let (FittedModel::Finetune(m), FittedRepresentation::WordPieces(wp)) =
+        (p.model(), p.representation())
+    else {
+        return Ok(None);
+    };
+    let max_length = PROBE_MAX_LENGTH.min(m.bert_config().max_tokens());
+    let spec = crate::features::SentenceFeatures {
+        max_length,
+        ..wp.spec().clone()
+    };
+    let long = crate::features::WordPieces::from_dir(wp.dir(), &spec)?;
+    let n = rows.max(2 * PROBE_BATCH + 1).min(data.len());
+    let ids = long.ids(&data.take(&(0..n).collect::<Vec<_>>())?)?;
+    if ids.len() <= PROBE_BATCH {
+        return Ok(None);
+    }
+    Ok(Some(m.latency(&ids, max_length, PROBE_BATCH)?))
+}
+
 impl Study {
     /// A study of `split`, logging to `tracker`, with [`StudyConfig::from_env`] (the profile
     /// of `$GENRE_PROFILE`). Opens the study's run.
@@ -760,6 +793,7 @@ fn run_one(
         }
     }
     let t_fit = Instant::now();
+    let mut probe_seconds = 0.0;
     let (model, history, tuning): Fitted = match &exp.spec {
         ExperimentSpec::TfidfLinear(c) => {
             let m = c.fit(&split.train)?;
@@ -778,10 +812,15 @@ fn run_one(
             )?;
             let h = (!p.history().epochs.is_empty()).then(|| p.history().clone());
             let tuning = p.fit_report().tuning.clone();
+            let t_probe = Instant::now();
+            if let Some(probe) = transformer_probe(&p, &split.hold, cfg.latency_rows)? {
+                probe.log(t)?;
+                probe_seconds = t_probe.elapsed().as_secs_f64();
+            }
             (Box::new(p), h, tuning)
         }
     };
-    let fit_seconds = t_fit.elapsed().as_secs_f64();
+    let fit_seconds = t_fit.elapsed().as_secs_f64() - probe_seconds;
     if matches!(exp.spec, ExperimentSpec::TfidfLinear(_)) {
         for (step, (c, f1, acc)) in tuning.iter().enumerate() {
             t.log_metric("tuning.c", f64::from(*c), step as i64)?;
