@@ -108,13 +108,13 @@ impl SentenceFeatures {
         Ok(())
     }
 
-    fn model_dir(&self) -> PathBuf {
-        self.model_dir.clone().unwrap_or_else(default_model_dir)
-    }
-
     /// Loads the encoder these options name.
     pub fn encoder(&self) -> Result<SentenceEncoder> {
-        let enc = SentenceEncoder::from_dir(self.model_dir())?.with_options(
+        let dir = match &self.model_dir {
+            Some(d) => crate::nn::hub::resolve_model_dir(d)?,
+            None => default_model_dir(),
+        };
+        let enc = SentenceEncoder::from_dir(dir)?.with_options(
             EncoderOptions::default()
                 .max_length(self.max_length)
                 .batch_size(self.batch_size),

@@ -37,7 +37,10 @@ impl WordPieces {
     /// The tokenizer of the spec's model directory (default: the MiniLM assets).
     pub fn from_spec(spec: &SentenceFeatures) -> Result<Self> {
         spec.validate()?;
-        let dir = spec.model_dir.clone().unwrap_or_else(default_model_dir);
+        let dir = match &spec.model_dir {
+            Some(d) => crate::nn::hub::resolve_model_dir(d)?,
+            None => default_model_dir(),
+        };
         Self::from_dir(&dir, spec)
     }
 

@@ -10,6 +10,7 @@
 //! - [`bert`]: a BERT-family encoder (MiniLM and the above) for fast CPU inference over packed
 //!   sequences.
 //! - [`bert_train`]: the same encoder in trainable form (fine-tuning), hand-written backward ops.
+//! - [`hub`]: model directories by Hugging Face hub id (feature `hub`).
 //! - [`kernels`]: the vectorised element-wise kernels it runs (softmax, GELU, layer norm).
 
 pub mod arch;
@@ -17,6 +18,7 @@ pub mod bert;
 pub mod bert_train;
 pub mod ffnn;
 pub mod fused;
+pub mod hub;
 pub mod kernels;
 pub mod ops;
 pub mod rnn;
