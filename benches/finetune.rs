@@ -9,7 +9,7 @@
 //! optimiser, schedule, clipping, class weights, batch size, length grouping and early
 //! stopping. It runs in `$GENRE_NLP_TOOLS/torch-venv` (see benches/ffnn.rs).
 //!
-//! cargo bench --bench finetune [-- --epochs N]   (default: the pipeline's, 6)
+//! cargo bench --bench finetune [-- --epochs N] [--seed S]   (defaults: the pipeline's, 6 and 42)
 
 #[path = "common/mod.rs"]
 mod common;
@@ -45,10 +45,22 @@ fn main() -> Result<()> {
     {
         cfg.set("epochs", e)?;
     }
+    // `--seed N`: ours (split, head, dropout, batches) and the peer's (head, dropout, batches).
+    if let Some(s) = args
+        .iter()
+        .position(|a| a == "--seed")
+        .and_then(|i| args.get(i + 1))
+    {
+        cfg.set("seed", s)?;
+    }
     let ModelSpec::Finetune(fc) = &cfg.model else {
         return Err(Error::Config("not a fine-tuning pipeline".into()));
     };
-    let (epochs, lr) = (fc.train.epochs.to_string(), fc.train.lr.to_string());
+    let (epochs, lr, seed) = (
+        fc.train.epochs.to_string(),
+        fc.train.lr.to_string(),
+        fc.train.seed.to_string(),
+    );
     let py = match common::torch_python("torch, sklearn, transformers") {
         Ok(p) => Some(p),
         Err(e) => {
@@ -112,7 +124,7 @@ fn main() -> Result<()> {
             .arg(&paths[1])
             .arg("--test")
             .arg(&paths[2])
-            .args(["--epochs", &epochs, "--lr", &lr])
+            .args(["--epochs", &epochs, "--lr", &lr, "--seed", &seed])
             .output()
             .ok()?;
         if !out.status.success() {
@@ -146,7 +158,7 @@ fn main() -> Result<()> {
     let ours = Some(ours);
     println!(
         "\nminilm-finetune vs transformers + PyTorch 2.15 (2 threads each; same word pieces, max \
-         length 256, batch 16, AdamW {lr}, at most {epochs} epochs). train_data.txt → test_data_solution.txt.\n"
+         length 256, batch 16, AdamW {lr}, at most {epochs} epochs, seed {seed}). train_data.txt → test_data_solution.txt.\n"
     );
     println!("| | macro-F1 | accuracy | s / epoch (train + val) | whole fit s | val macro-F1 by epoch | best epoch |");
     println!("|---|---:|---:|---:|---:|---|---:|");
