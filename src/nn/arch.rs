@@ -276,7 +276,7 @@ mod tests {
     fn config(text: &str) -> BertConfig {
         serde_json::from_str::<BertConfig>(text)
             .unwrap()
-            .normalized()
+            .validated()
             .unwrap()
     }
 
@@ -337,7 +337,7 @@ mod tests {
                 "num_attention_heads": 2, "intermediate_size": 16, "model_type": "gpt2"}"#,
         )
         .unwrap()
-        .normalized()
+        .validated()
         .unwrap_err();
         assert!(bad.contains("gpt2") && bad.contains("distilbert"), "{bad}");
     }

@@ -141,14 +141,14 @@ impl BertConfig {
             path: path.to_path_buf(),
             message: format!("not a BERT-family config.json: {e}"),
         })?;
-        c.normalized().map_err(|m| Error::Format {
+        c.validated().map_err(|m| Error::Format {
             path: path.to_path_buf(),
             message: m,
         })
     }
 
     /// Checks the config (the message names the field).
-    pub fn normalized(self) -> std::result::Result<Self, String> {
+    pub fn validated(self) -> std::result::Result<Self, String> {
         if Arch::from_model_type(&self.model_type).is_none() {
             return Err(format!(
                 "model_type `{}` is not supported (supported: {MODEL_TYPES})",
@@ -192,7 +192,7 @@ impl BertConfig {
         Ok(self)
     }
 
-    /// The architecture (`model_type`; BERT when unknown, which [`BertConfig::normalized`]
+    /// The architecture (`model_type`; BERT when unknown, which [`BertConfig::validated`]
     /// refuses).
     pub fn arch(&self) -> Arch {
         Arch::from_model_type(&self.model_type).unwrap_or_default()

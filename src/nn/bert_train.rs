@@ -1093,7 +1093,7 @@ pub(crate) mod tests {
             hidden_dropout_prob: dropout,
             attention_probs_dropout_prob: dropout,
         }
-        .normalized()
+        .validated()
         .expect("tiny config");
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let mut m = HashMap::new();
