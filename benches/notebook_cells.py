@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Per-cell wall time of a small notebook in the real evcxr kernel: one table.
 
-Executes benches/notebook_cells.ipynb RUNS times (a fresh kernel each time, the kernel's
-compiled dependencies kept in $EVCXR_TMPDIR as in every notebook run) and prints, per code
-cell, the wall time of each run and the median.
+Executes benches/notebook_cells.ipynb RUNS times in each mode (a fresh kernel each time, the
+kernel's compiled dependencies kept in $EVCXR_TMPDIR as in every notebook run), the modes
+alternating, and prints per code cell the median of each mode and every run:
 
-    benches/notebook_cells.py [--runs 3] [--notebook PATH]
+- `infer`: evcxr's own behaviour, rust-analyzer infers the type of every variable a cell
+  defines (GENRE_NLP_KERNEL_ALWAYS_INFER=1, honoured by our patched kernel);
+- `explicit`: the patched kernel reads annotated types from the syntax and starts
+  rust-analyzer only for a cell that needs inference (scripts/evcxr-explicit-types.patch).
+
+    benches/notebook_cells.py [--runs 2] [--modes infer,explicit] [--notebook PATH]
 
 Run it through `bash scripts/bench-cells` (which sets up the kernel's environment).
 """
@@ -22,7 +27,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 run_notebook = __import__("run-notebook")
 
 
-def run_once(path):
+MODES = {"infer": "1", "explicit": None}
+
+
+def run_once(path, mode):
+    if MODES[mode] is None:
+        os.environ.pop("GENRE_NLP_KERNEL_ALWAYS_INFER", None)
+    else:
+        os.environ["GENRE_NLP_KERNEL_ALWAYS_INFER"] = MODES[mode]
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=3600, kernel_name="rust",
                             resources={"metadata": {"path": os.path.dirname(path)}},
@@ -44,22 +56,35 @@ def run_once(path):
 def main():
     run_notebook.clean_cargo_env()
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=2, help="runs per mode")
+    ap.add_argument("--modes", default="infer,explicit",
+                    help="comma-separated, of: " + ", ".join(MODES))
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--notebook", default=os.path.join(here, "notebook_cells.ipynb"))
     args = ap.parse_args()
-    runs = []
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        ap.error(f"--modes: unknown {unknown}; expected some of {list(MODES)}")
+    runs = {m: [] for m in modes}
     for r in range(args.runs):
-        t = run_once(os.path.abspath(args.notebook))
-        print(f"[cells] run {r + 1}: {sum(s for _, s in t):.1f} s", file=sys.stderr, flush=True)
-        runs.append(t)
-    head = " | ".join(f"run {i + 1}" for i in range(args.runs))
-    print(f"| cell | {head} | median |")
-    print("|---|" + "---:|" * (args.runs + 1))
-    for i, (src, _) in enumerate(runs[0]):
-        ts = [run[i][1] for run in runs]
-        cells = " | ".join(f"{t:.2f} s" for t in ts)
-        print(f"| `{src}` | {cells} | {statistics.median(ts):.2f} s |")
+        for mode in modes:
+            t = run_once(os.path.abspath(args.notebook), mode)
+            print(f"[cells] {mode} run {r + 1}: {sum(s for _, s in t):.1f} s",
+                  file=sys.stderr, flush=True)
+            runs[mode].append(t)
+    medians = " | ".join(f"{m} (median)" for m in modes)
+    each = " | ".join(f"{m} {i + 1}" for m in modes for i in range(args.runs))
+    print(f"| cell | {medians} | {each} |")
+    print("|---|" + "---:|" * (len(modes) * (args.runs + 1)))
+    first = runs[modes[0]][0]
+    for i, (src, _) in enumerate(first):
+        med = " | ".join(f"{statistics.median(run[i][1] for run in runs[m]):.2f} s" for m in modes)
+        all_ = " | ".join(f"{run[i][1]:.2f} s" for m in modes for run in runs[m])
+        print(f"| `{src}` | {med} | {all_} |")
+    totals = " | ".join(f"{statistics.median(sum(s for _, s in run) for run in runs[m]):.1f} s"
+                        for m in modes)
+    print(f"| all cells | {totals} |" + " |" * (len(modes) * args.runs))
 
 
 if __name__ == "__main__":
