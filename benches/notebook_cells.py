@@ -5,8 +5,9 @@ Executes benches/notebook_cells.ipynb RUNS times in each mode (a fresh kernel ea
 kernel's compiled dependencies kept in $EVCXR_TMPDIR as in every notebook run), the modes
 alternating, and prints per code cell the median of each mode and every run:
 
-- `infer`: evcxr's own behaviour, rust-analyzer infers the type of every variable a cell
-  defines (GENRE_NLP_KERNEL_ALWAYS_INFER=1, honoured by our patched kernel);
+- `infer`: rust-analyzer runs for every cell, as in evcxr (GENRE_NLP_KERNEL_ALWAYS_INFER=1,
+  honoured by our patched kernel; the patch's other half stays: a written type is not also
+  inferred);
 - `explicit`: the patched kernel reads annotated types from the syntax and starts
   rust-analyzer only for a cell that needs inference (scripts/evcxr-explicit-types.patch).
 
