@@ -3,15 +3,20 @@
 
 Executes benches/notebook_cells.ipynb RUNS times in each mode (a fresh kernel each time, the
 kernel's compiled dependencies kept in $EVCXR_TMPDIR as in every notebook run), the modes
-alternating, and prints per code cell the median of each mode and every run:
+alternating, and prints per code cell the median of each mode and every run. The modes switch
+the three parts of our kernel patch (scripts/evcxr-kernel.patch) through the kernel's
+environment:
 
-- `infer`: rust-analyzer runs for every cell, as in evcxr (GENRE_NLP_KERNEL_ALWAYS_INFER=1,
-  honoured by our patched kernel; the patch's other half stays: a written type is not also
-  inferred);
-- `explicit`: the patched kernel reads annotated types from the syntax and starts
-  rust-analyzer only for a cell that needs inference (scripts/evcxr-explicit-types.patch).
+- `infer`: as close to evcxr 0.22.0 as the patch allows: rust-analyzer runs for every cell
+  (GENRE_NLP_KERNEL_ALWAYS_INFER=1; a written type is still not also inferred), every cell goes
+  through cargo (GENRE_NLP_KERNEL_ALWAYS_CARGO=1) and a final expression is compiled twice when
+  its type has no `evcxr_display` (GENRE_NLP_KERNEL_TWO_TRIES=1);
+- `explicit`: annotated types read from the syntax, rust-analyzer only for a cell that needs
+  inference; cargo and the two tries as in evcxr (the kernel of the previous release);
+- `direct`: the default: also rustc run directly while cargo would find every dependency
+  fresh, and one compilation for every final expression.
 
-    benches/notebook_cells.py [--runs 2] [--modes infer,explicit] [--notebook PATH]
+    benches/notebook_cells.py [--runs 2] [--modes infer,explicit,direct] [--notebook PATH]
 
 Run it through `bash scripts/bench-cells` (which sets up the kernel's environment).
 """
@@ -28,14 +33,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 run_notebook = __import__("run-notebook")
 
 
-MODES = {"infer": "1", "explicit": None}
+MODES = {
+    "infer": {"GENRE_NLP_KERNEL_ALWAYS_INFER": "1", "GENRE_NLP_KERNEL_ALWAYS_CARGO": "1",
+              "GENRE_NLP_KERNEL_TWO_TRIES": "1"},
+    "explicit": {"GENRE_NLP_KERNEL_ALWAYS_CARGO": "1", "GENRE_NLP_KERNEL_TWO_TRIES": "1"},
+    "direct": {},
+}
+SWITCHES = sorted({name for env in MODES.values() for name in env})
 
 
 def run_once(path, mode):
-    if MODES[mode] is None:
-        os.environ.pop("GENRE_NLP_KERNEL_ALWAYS_INFER", None)
-    else:
-        os.environ["GENRE_NLP_KERNEL_ALWAYS_INFER"] = MODES[mode]
+    for name in SWITCHES:
+        os.environ.pop(name, None)
+    os.environ.update(MODES[mode])
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=3600, kernel_name="rust",
                             resources={"metadata": {"path": os.path.dirname(path)}},
@@ -58,7 +68,7 @@ def main():
     run_notebook.clean_cargo_env()
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=2, help="runs per mode")
-    ap.add_argument("--modes", default="infer,explicit",
+    ap.add_argument("--modes", default="infer,explicit,direct",
                     help="comma-separated, of: " + ", ".join(MODES))
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--notebook", default=os.path.join(here, "notebook_cells.ipynb"))

@@ -320,3 +320,79 @@ fn focused_notebooks_run_on_their_own() {
         }
     }
 }
+
+/// The kernel patch (scripts/evcxr-kernel.patch) through the real kernel: final expressions
+/// show through `evcxr_display` where the type has one and `Debug` otherwise (one compilation
+/// each), `?` works in the first cell that uses it, and an edit to a path dependency between
+/// two cells is seen although later cells run rustc without cargo.
+#[test]
+#[ignore = "needs scripts/setup (Jupyter + evcxr); run with -- --include-ignored"]
+fn kernel_patch_shows_values_and_sees_an_edited_path_dependency() {
+    let dir = tempfile::tempdir().unwrap();
+    let krate = dir.path().join("answer");
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"answer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    let lib = |n: u32| {
+        format!(
+            "pub fn answer() -> u32 {{ {n} }}\n\
+             #[derive(Debug)]\npub struct Shown;\n\
+             impl Shown {{\n    pub fn evcxr_display(&self) {{\n        \
+             println!(\"EVCXR_BEGIN_CONTENT text/html\\n<b>shown</b>\\nEVCXR_END_CONTENT\");\n    }}\n}}\n"
+        )
+    };
+    std::fs::write(krate.join("src/lib.rs"), lib(41)).unwrap();
+    let lib_rs = krate.join("src/lib.rs");
+    let cells = [
+        format!(
+            ":dep answer = {{ path = {:?} }}",
+            krate.display().to_string()
+        ),
+        "answer::answer()".to_string(),
+        format!(
+            "std::fs::write({:?}, {:?})?;",
+            lib_rs.display().to_string(),
+            lib(42)
+        ),
+        "answer::answer()".to_string(),
+        "40 + 2".to_string(),
+        "answer::Shown".to_string(),
+        "&answer::Shown".to_string(),
+        "let v: Vec<u32> = vec![1, 2];\nv".to_string(),
+        "let x: u32 = \"7\".parse()?;\nx".to_string(),
+        "Box::new(5u8)".to_string(),
+    ];
+    let nb = serde_json::json!({
+        "cells": cells.iter().map(|c| serde_json::json!({
+            "cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": null
+        })).collect::<Vec<_>>(),
+        "metadata": {"kernelspec": {"name": "rust", "display_name": "Rust", "language": "rust"}},
+        "nbformat": 4, "nbformat_minor": 5
+    });
+    let path = dir.path().join("kernel_patch.ipynb");
+    std::fs::write(&path, nb.to_string()).unwrap();
+    let outs = outputs(&execute(path.to_str().unwrap(), None));
+    let shown = |cell: usize| -> Vec<(String, String)> {
+        outs.iter()
+            .filter(|o| o.0 == cell && o.1 != "stream")
+            .map(|o| (o.1.clone(), o.2.trim().to_string()))
+            .collect()
+    };
+    let plain = |text: &str| vec![("text/plain".to_string(), text.to_string())];
+    let html = vec![("text/html".to_string(), "<b>shown</b>".to_string())];
+    assert_eq!(shown(1), plain("41"));
+    assert_eq!(
+        shown(3),
+        plain("42"),
+        "the edited dependency was not rebuilt"
+    );
+    assert_eq!(shown(4), plain("42"));
+    assert_eq!(shown(5), html, "evcxr_display first");
+    assert_eq!(shown(6), html, "through a reference too");
+    assert_eq!(shown(7), plain("[1, 2]"));
+    assert_eq!(shown(8), plain("7"));
+    assert_eq!(shown(9), plain("5"));
+}
