@@ -344,8 +344,8 @@ fn kernel_patch_shows_values_and_sees_an_edited_path_dependency() {
              println!(\"EVCXR_BEGIN_CONTENT text/html\\n<b>shown</b>\\nEVCXR_END_CONTENT\");\n    }}\n}}\n"
         )
     };
-    std::fs::write(krate.join("src/lib.rs"), lib(41)).unwrap();
     let lib_rs = krate.join("src/lib.rs");
+    std::fs::write(&lib_rs, lib(41)).unwrap();
     let cells = [
         format!(
             ":dep answer = {{ path = {:?} }}",
