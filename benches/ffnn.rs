@@ -10,9 +10,14 @@
 //! `$GENRE_NLP_TOOLS/torch-venv` (default `.tools/torch-venv`), created from
 //! `benches/peers/requirements-torch.txt` on first use (~5 GB, a few minutes).
 //!
+//! The word-vector FFNNs (`w2v-ffnn`, `fasttext-ffnn`, `glove-ffnn`, `spacy-ffnn`) run the
+//! same way with `--recipes`: the peer trains gensim's Word2Vec / FastText on the same tokens or
+//! reads the same GloVe / spaCy files, pools with SIF as ours does, and trains the same network.
+//!
 //! cargo bench --bench ffnn                 # quality + speed
 //! cargo bench --bench ffnn -- --quality    # real slice only
 //! cargo bench --bench ffnn -- --speed      # 54k epoch only
+//! cargo bench --bench ffnn -- --quality --recipes w2v,fasttext,glove,spacy
 
 #[path = "common/mod.rs"]
 mod common;
@@ -27,7 +32,17 @@ use genre_nlp::prelude::*;
 use serde_json::{json, Value};
 
 const FULL_ROWS: usize = 54_214;
+/// The recipes run by default (`--recipes` picks others; `ALL_RECIPES` lists them all).
 const RECIPES: &[&str] = &["tfidf-svd", "bow-svd", "tfidf"];
+const ALL_RECIPES: &[&str] = &[
+    "tfidf-svd",
+    "bow-svd",
+    "tfidf",
+    "w2v",
+    "fasttext",
+    "glove",
+    "spacy",
+];
 
 fn write_jsonl(texts: &[String], ds: &Dataset, path: &Path) -> Result<()> {
     let mut f =
@@ -102,6 +117,9 @@ fn ours(recipe: &str, train: &Dataset, test: &Dataset, set: &[(&str, &str)]) -> 
 fn peer(py: &Path, recipe: &str, inputs: &[PathBuf; 3], extra: &[&str]) -> Option<Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/torch_ffnn.py");
     let out = Command::new(py)
+        // gensim seeds each word's initial vector from Python's string hash: fixed here, so a
+        // seed gives the same vectors in every run.
+        .env("PYTHONHASHSEED", "0")
         .arg(&script)
         .args(["--recipe", recipe, "--train"])
         .arg(&inputs[0])
@@ -139,7 +157,23 @@ fn main() -> Result<()> {
         (false, false) => (true, true),
         q => q,
     };
-    let py = match common::torch_python("torch, sklearn") {
+    let recipes: Vec<String> = match args.iter().position(|a| a == "--recipes") {
+        Some(i) => {
+            let list = args.get(i + 1).map(String::as_str).unwrap_or_default();
+            let rs: Vec<String> = list.split(',').map(|r| r.trim().to_string()).collect();
+            if let Some(bad) = rs.iter().find(|r| !ALL_RECIPES.contains(&r.as_str())) {
+                return Err(Error::Config(format!(
+                    "--recipes: unknown recipe `{bad}` (one of {})",
+                    ALL_RECIPES.join(", ")
+                )));
+            }
+            rs
+        }
+        None => RECIPES.iter().map(|r| r.to_string()).collect(),
+    };
+    let assets = common::tools_dir().join("assets");
+    let assets_arg = assets.display().to_string();
+    let py = match common::torch_python("torch, sklearn, gensim, msgpack") {
         Ok(p) => Some(p),
         Err(e) => {
             eprintln!("no PyTorch peer: {e}");
@@ -161,16 +195,21 @@ fn main() -> Result<()> {
         .collect();
     let mut per_seed: Vec<String> = Vec::new();
     if quality {
-        let mut acc: Vec<(Vec<Value>, Vec<Value>)> = vec![(vec![], vec![]); RECIPES.len()];
+        let mut acc: Vec<(Vec<Value>, Vec<Value>)> = vec![(vec![], vec![]); recipes.len()];
         for &seed in &seeds {
             let inputs = write_inputs(&train, &test, &work.join(format!("slice-{seed}")), seed)?;
             let seed_s = seed.to_string();
-            for (i, r) in RECIPES.iter().enumerate() {
+            for (i, r) in recipes.iter().enumerate() {
                 eprintln!("real slice, seed {seed}: {r}-ffnn ...");
                 let o = ours(r, &train, &test, &[("seed", &seed_s)])?;
-                let p = py
-                    .as_ref()
-                    .and_then(|py| peer(py, r, &inputs, &["--seed", &seed_s]));
+                let p = py.as_ref().and_then(|py| {
+                    peer(
+                        py,
+                        r,
+                        &inputs,
+                        &["--seed", &seed_s, "--assets", &assets_arg],
+                    )
+                });
                 per_seed.push(format!(
                     "seed {seed} {r}-ffnn: ours {:.4} / {:.4}, peer {:.4} / {:.4} (macro-F1 / accuracy)",
                     f(&Some(o.clone()), "macro_f1"),
@@ -182,25 +221,36 @@ fn main() -> Result<()> {
                 acc[i].1.extend(p);
             }
         }
-        for (r, (o, p)) in RECIPES.iter().zip(acc) {
+        for (r, (o, p)) in recipes.iter().zip(acc) {
             rows.push((r.to_string(), Some(mean(&o)), mean_opt(&p), None, None));
         }
     }
-    if speed {
+    // The 54k epoch: the sparse and SVD inputs always, the word-vector inputs (100-d trained,
+    // 50-d pretrained) when their recipes are asked for.
+    let speed_recipes: Vec<&str> = ["tfidf-svd", "tfidf", "w2v", "glove"]
+        .into_iter()
+        .filter(|r| recipes.iter().any(|x| x == r))
+        .collect();
+    if speed && !speed_recipes.is_empty() {
         let big = train.resample(FULL_ROWS, 1)?;
         let small_test = test.take(&(0..200).collect::<Vec<_>>())?;
         let inputs = write_inputs(&big, &small_test, &work.join("resample"), 42)?;
-        for r in ["tfidf-svd", "tfidf"] {
+        for r in speed_recipes {
             eprintln!("{FULL_ROWS}-row resample: one epoch of {r}-ffnn ...");
-            let set = [("epochs", "1"), ("max_features", "50000")];
-            let o = Some(ours(r, &big, &small_test, &set)?);
+            let tfidf = r.starts_with("tfidf");
+            let set: &[(&str, &str)] = if tfidf {
+                &[("epochs", "1"), ("max_features", "50000")]
+            } else {
+                &[("epochs", "1")]
+            };
+            let o = Some(ours(r, &big, &small_test, set)?);
             let p = py.as_ref().and_then(|py| {
-                peer(
-                    py,
-                    r,
-                    &inputs,
-                    &["--epochs", "1", "--max-features", "50000"],
-                )
+                let extra: &[&str] = if tfidf {
+                    &["--epochs", "1", "--max-features", "50000"]
+                } else {
+                    &["--epochs", "1", "--assets", &assets_arg]
+                };
+                peer(py, r, &inputs, extra)
             });
             match rows.iter_mut().find(|row| row.0 == r) {
                 Some(row) => {
@@ -213,7 +263,8 @@ fn main() -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&work);
     println!(
-        "\nFFNN pipelines vs scikit-learn 1.9.1 + PyTorch 2.15 (2 threads each). Quality: \
+        "\nFFNN pipelines vs scikit-learn 1.9.1 + PyTorch 2.15 (+ gensim 4.4.0 for trained word \
+         vectors; 2 threads each). Quality: \
          train_data.txt → test_data_solution.txt. Epoch: one epoch (train + validate) on a \
          {FULL_ROWS}-row resample.\n"
     );

@@ -7,6 +7,17 @@ training part, the internal validation part and the test file, then runs one rec
   tfidf-svd   TfidfVectorizer(1-2, sublinear, min_df=2) -> TruncatedSVD(512) -> StandardScaler
   bow-svd     CountVectorizer(1-2, min_df=2)            -> TruncatedSVD(512) -> StandardScaler
   tfidf       TfidfVectorizer(1-2, sublinear, min_df=2, max_features=50000), sparse rows
+  w2v         gensim Word2Vec (skip-gram, 100-d, window 5, min_count 5, 5 negatives, sample
+              1e-3, 20 epochs, 1 worker) trained on the lowercased training tokens -> SIF
+  fasttext    gensim FastText, the same plus character 3-6-grams in 2M buckets -> SIF
+  glove       GloVe 6B 50d (the npy + words.txt that scripts/assets fetched) -> SIF
+  spacy       spaCy en_core_web_md's 300-d table (vectors, key2row, strings.json) -> SIF
+
+SIF as ours (Arora et al. 2017): weight a/(a + p(w)), a = 1e-3, p from the training tokens'
+counts (1 for a word never seen in training), summed over the tokens that have a vector and
+divided by their number; then the first right singular vector of the training rows removed
+from every row; then StandardScaler. A phrase token (`new_york`) without a vector of its own
+becomes its words, as in our pipeline.
 
 and the same network and loop as ours: Linear(d, 512) -> ReLU -> Dropout(0.5) -> Linear(512, K);
 AdamW(lr 1e-3, betas 0.9/0.999, weight decay 0.01); 5 % linear warm-up then linear decay;
@@ -17,7 +28,8 @@ Prints one JSON object: macro-F1 and accuracy on the test file, seconds (vectori
 whole fit), mean epoch seconds, epochs run, best epoch.
 
 usage: python torch_ffnn.py --train T.jsonl --val V.jsonl --test S.jsonl --recipe tfidf-svd
-       [--epochs N] [--max-features N] [--seed S]
+       [--epochs N] [--max-features N] [--seed S] [--assets DIR]
+       (--assets: the folder with glove-6B-50d/ and spacy-en-md/, for glove and spacy)
 """
 
 import argparse
@@ -67,6 +79,129 @@ def features(recipe, tr, va, te, max_features, seed):
     )
 
 
+WORD_VECTOR_RECIPES = ("w2v", "fasttext", "glove", "spacy")
+
+
+def murmurhash64a(data, seed=1):
+    """MurmurHash64A, the hash spaCy keys its strings by (seed 1)."""
+    m, r, mask = 0xC6A4A7935BD1E995, 47, (1 << 64) - 1
+    h = (seed ^ (len(data) * m)) & mask
+    n8 = len(data) // 8 * 8
+    for i in range(0, n8, 8):
+        k = int.from_bytes(data[i : i + 8], "little")
+        k = (k * m) & mask
+        k ^= k >> r
+        k = (k * m) & mask
+        h ^= k
+        h = (h * m) & mask
+    tail = data[n8:]
+    if tail:
+        h ^= int.from_bytes(tail, "little")
+        h = (h * m) & mask
+    h ^= h >> r
+    h = (h * m) & mask
+    h ^= h >> r
+    return h
+
+
+def load_vectors(recipe, train_docs, assets, seed):
+    """A lookup word -> vector (a dict, or gensim's KeyedVectors) and `vocab`, the words that
+    have a vector of their own (what decides whether a phrase is split)."""
+    if recipe in ("w2v", "fasttext"):
+        from gensim.models import FastText, Word2Vec
+
+        kw = dict(vector_size=100, window=5, min_count=5, sg=1, negative=5, sample=1e-3,
+                  alpha=0.025, min_alpha=1e-4, epochs=20, workers=1, seed=seed)
+        if recipe == "w2v":
+            wv = Word2Vec(train_docs, **kw).wv
+            return wv, wv.key_to_index
+        wv = FastText(train_docs, min_n=3, max_n=6, bucket=2_000_000, **kw).wv
+        return wv, wv.key_to_index
+    if recipe == "glove":
+        d = f"{assets}/glove-6B-50d"
+        emb = np.load(f"{d}/glove_6B_50d_emb.npy")
+        if emb.shape[0] < emb.shape[1]:
+            emb = emb.T
+        words = open(f"{d}/words.txt", encoding="utf-8").read().split("\n")
+        table = {}
+        for i, w in enumerate(words[: emb.shape[0]]):
+            if w and w not in table:
+                table[w] = emb[i]
+        return table, table
+    import msgpack
+
+    d = f"{assets}/spacy-en-md"
+    emb = np.load(f"{d}/vectors")
+    key2row = msgpack.unpackb(open(f"{d}/key2row", "rb").read(), strict_map_key=False)
+    table = {}
+    for s in json.load(open(f"{d}/strings.json", encoding="utf-8")):
+        row = key2row.get(murmurhash64a(s.encode("utf-8")))
+        if row is not None and row < emb.shape[0]:
+            table[s] = emb[row]
+    return table, table
+
+
+def has(wv, w):
+    """Whether `wv` gives `w` a vector (FastText: any word, through its n-grams)."""
+    if hasattr(wv, "get_vector"):
+        try:
+            wv.get_vector(w)
+            return True
+        except KeyError:
+            return False
+    return w in wv
+
+
+def lookup_tokens(docs, vocab):
+    out = []
+    for d in docs:
+        row = []
+        for t in d:
+            if t not in vocab and "_" in t:
+                row.extend(p for p in t.split("_") if p)
+            else:
+                row.append(t)
+        out.append(row)
+    return out
+
+
+def sif(docs, wv, weights, dim):
+    x = np.zeros((len(docs), dim), dtype=np.float64)
+    for i, d in enumerate(docs):
+        n = 0
+        for t in d:
+            if not has(wv, t):
+                continue
+            x[i] += weights.get(t, 1.0) * np.asarray(wv[t], dtype=np.float64)
+            n += 1
+        if n:
+            x[i] /= n
+    return x
+
+
+def word_vector_features(recipe, tr, va, te, assets, seed):
+    docs = [[t.lower() for t in text.split()] for text in tr]
+    wv, vocab = load_vectors(recipe, docs, assets, seed)
+    dim = wv.vector_size if hasattr(wv, "vector_size") else len(next(iter(wv.values())))
+    docs = lookup_tokens(docs, vocab)
+    counts, total = {}, 0
+    for d in docs:
+        for t in d:
+            counts[t] = counts.get(t, 0) + 1
+            total += 1
+    weights = {t: 1e-3 / (1e-3 + c / total) for t, c in counts.items()}
+    xtr = sif(docs, wv, weights, dim)
+    u = np.linalg.svd(xtr, full_matrices=False)[2][0]
+    out = []
+    for x, texts in ((xtr, None), (None, va), (None, te)):
+        if x is None:
+            x = sif(lookup_tokens([[t.lower() for t in s.split()] for s in texts], vocab),
+                    wv, weights, dim)
+        out.append(x - np.outer(x @ u, u))
+    sc = StandardScaler().fit(out[0])
+    return tuple(sc.transform(x).astype(np.float32) for x in out)
+
+
 def read_dumped(directory, name):
     """Features written by `cargo run --example dump_features` (raw f32 + JSON shape, genres)."""
     with open(f"{directory}/{name}.json", encoding="utf-8") as f:
@@ -113,6 +248,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--max-features", type=int, default=None)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--assets", default=".tools/assets",
+                    help="folder with glove-6B-50d/ and spacy-en-md/ (scripts/assets)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(args.seed)
@@ -131,6 +268,8 @@ def main():
         (xtr, ytr_d), (xva, yva_d), (xte, yte_d) = (
             read_dumped(args.features, n) for n in ("train", "val", "test"))
         assert (ytr_d, yva_d, yte_d) == (ytr_s, yva_s, yte_s), "dumped rows differ from the inputs"
+    elif args.recipe in WORD_VECTOR_RECIPES:
+        xtr, xva, xte = word_vector_features(args.recipe, tr, va, te, args.assets, args.seed)
     else:
         xtr, xva, xte = features(args.recipe, tr, va, te, args.max_features, args.seed)
     vec_s = time.perf_counter() - t0

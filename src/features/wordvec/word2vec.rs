@@ -592,7 +592,8 @@ fn train(
         })
         .collect();
 
-    // Initial vectors: word2vec.c / gensim draw U(-0.5/dim, 0.5/dim), fastText U(-1/dim, 1/dim);
+    // Initial vectors: word2vec.c draws U(-0.5/dim, 0.5/dim) (gensim 3 too), fastText and
+    // gensim 4 U(-1/dim, 1/dim);
     // output vectors start at zero. Padding lanes stay zero throughout.
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let half = if ft.is_some() { 1.0 } else { 0.5 } / dim as f32;
