@@ -18,6 +18,7 @@
 //! cargo bench --bench ffnn -- --quality    # real slice only
 //! cargo bench --bench ffnn -- --speed      # 54k epoch only
 //! cargo bench --bench ffnn -- --quality --recipes w2v,fasttext,glove,spacy
+//! cargo bench --bench ffnn -- --quality --recipes w2v --ours-only   # our side only
 
 #[path = "common/mod.rs"]
 mod common;
@@ -110,6 +111,7 @@ fn ours(recipe: &str, train: &Dataset, test: &Dataset, set: &[(&str, &str)]) -> 
         "epoch_seconds": epoch_s,
         "epochs": h.epochs.len(),
         "best_epoch": h.best_epoch,
+        "val_macro_f1": h.best().map_or(f64::NAN, |e| e.val_macro_f1),
         "n_features": model.fit_report().n_features,
     }))
 }
@@ -173,11 +175,16 @@ fn main() -> Result<()> {
     };
     let assets = common::tools_dir().join("assets");
     let assets_arg = assets.display().to_string();
-    let py = match common::torch_python("torch, sklearn, gensim, msgpack") {
-        Ok(p) => Some(p),
-        Err(e) => {
-            eprintln!("no PyTorch peer: {e}");
-            None
+    // `--ours-only`: no peer (a quick look at our side, e.g. the validation scores).
+    let py = if args.iter().any(|a| a == "--ours-only") {
+        None
+    } else {
+        match common::torch_python("torch, sklearn, gensim, msgpack") {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("no PyTorch peer: {e}");
+                None
+            }
         }
     };
     let train = Dataset::kaggle(data_file("train_data.txt")?)?;
@@ -211,9 +218,10 @@ fn main() -> Result<()> {
                     )
                 });
                 per_seed.push(format!(
-                    "seed {seed} {r}-ffnn: ours {:.4} / {:.4}, peer {:.4} / {:.4} (macro-F1 / accuracy)",
+                    "seed {seed} {r}-ffnn: ours {:.4} / {:.4} (internal validation {:.4}), peer {:.4} / {:.4} (macro-F1 / accuracy)",
                     f(&Some(o.clone()), "macro_f1"),
                     f(&Some(o.clone()), "accuracy"),
+                    f(&Some(o.clone()), "val_macro_f1"),
                     f(&p, "macro_f1"),
                     f(&p, "accuracy")
                 ));
