@@ -209,6 +209,7 @@ fn main() -> Result<()> {
             for (i, r) in recipes.iter().enumerate() {
                 eprintln!("real slice, seed {seed}: {r}-ffnn ...");
                 let o = ours(r, &train, &test, &[("seed", &seed_s)])?;
+                let ov = Some(o.clone());
                 let p = py.as_ref().and_then(|py| {
                     peer(
                         py,
@@ -219,9 +220,9 @@ fn main() -> Result<()> {
                 });
                 per_seed.push(format!(
                     "seed {seed} {r}-ffnn: ours {:.4} / {:.4} (internal validation {:.4}), peer {:.4} / {:.4} (macro-F1 / accuracy)",
-                    f(&Some(o.clone()), "macro_f1"),
-                    f(&Some(o.clone()), "accuracy"),
-                    f(&Some(o.clone()), "val_macro_f1"),
+                    f(&ov, "macro_f1"),
+                    f(&ov, "accuracy"),
+                    f(&ov, "val_macro_f1"),
                     f(&p, "macro_f1"),
                     f(&p, "accuracy")
                 ));

@@ -141,15 +141,12 @@ def load_vectors(recipe, train_docs, assets, seed):
     return table, table
 
 
-def has(wv, w):
-    """Whether `wv` gives `w` a vector (FastText: any word, through its n-grams)."""
-    if hasattr(wv, "get_vector"):
-        try:
-            wv.get_vector(w)
-            return True
-        except KeyError:
-            return False
-    return w in wv
+def vector(wv, w):
+    """The vector `wv` gives `w` (FastText: any word, through its n-grams), or None."""
+    try:
+        return wv[w]
+    except KeyError:
+        return None
 
 
 def lookup_tokens(docs, vocab):
@@ -170,17 +167,22 @@ def sif(docs, wv, weights, dim):
     for i, d in enumerate(docs):
         n = 0
         for t in d:
-            if not has(wv, t):
+            v = vector(wv, t)
+            if v is None:
                 continue
-            x[i] += weights.get(t, 1.0) * np.asarray(wv[t], dtype=np.float64)
+            x[i] += weights.get(t, 1.0) * np.asarray(v, dtype=np.float64)
             n += 1
         if n:
             x[i] /= n
     return x
 
 
+def lowercase_tokens(texts):
+    return [[t.lower() for t in text.split()] for text in texts]
+
+
 def word_vector_features(recipe, tr, va, te, assets, seed):
-    docs = [[t.lower() for t in text.split()] for text in tr]
+    docs = lowercase_tokens(tr)
     wv, vocab = load_vectors(recipe, docs, assets, seed)
     dim = wv.vector_size if hasattr(wv, "vector_size") else len(next(iter(wv.values())))
     docs = lookup_tokens(docs, vocab)
@@ -190,14 +192,11 @@ def word_vector_features(recipe, tr, va, te, assets, seed):
             counts[t] = counts.get(t, 0) + 1
             total += 1
     weights = {t: 1e-3 / (1e-3 + c / total) for t, c in counts.items()}
-    xtr = sif(docs, wv, weights, dim)
-    u = np.linalg.svd(xtr, full_matrices=False)[2][0]
-    out = []
-    for x, texts in ((xtr, None), (None, va), (None, te)):
-        if x is None:
-            x = sif(lookup_tokens([[t.lower() for t in s.split()] for s in texts], vocab),
-                    wv, weights, dim)
-        out.append(x - np.outer(x @ u, u))
+    xs = [sif(docs, wv, weights, dim)]
+    xs += [sif(lookup_tokens(lowercase_tokens(texts), vocab), wv, weights, dim)
+           for texts in (va, te)]
+    u = np.linalg.svd(xs[0], full_matrices=False)[2][0]
+    out = [x - np.outer(x @ u, u) for x in xs]
     sc = StandardScaler().fit(out[0])
     return tuple(sc.transform(x).astype(np.float32) for x in out)
 
