@@ -102,12 +102,12 @@ fn main_notebook_runs_the_study_top_to_bottom() {
         "split sides",
         "most distinctive terms per genre",
         "KMeans clusters vs 27 genres",
-        "baseline (quick profile)",
-        "ffnn (quick profile)",
-        "rnn (quick profile)",
-        "transformer (quick profile)",
+        "baseline (smoke profile)",
+        "ffnn (smoke profile)",
+        "rnn (smoke profile)",
+        "transformer (smoke profile)",
         "nearest 5 neighbours by cosine",
-        "study (quick profile)",
+        "study (smoke profile)",
         "predictions by",
         "study files",
     ] {
@@ -179,7 +179,7 @@ fn main_notebook_runs_the_study_top_to_bottom() {
         .unwrap();
     let study = runs
         .iter()
-        .find(|r| r.info.run_name == "study-quick")
+        .find(|r| r.info.run_name == "study-smoke")
         .expect("the study run");
     let study = client.get_run(&study.info.run_id).unwrap();
     assert_eq!(study.tag("mlflow.source.type"), Some("NOTEBOOK"));
@@ -279,10 +279,10 @@ fn focused_notebooks_run_on_their_own() {
         ),
         (
             "classic",
-            &["baseline (quick profile)", "precision", "study files"][..],
+            &["baseline (smoke profile)", "precision", "study files"][..],
             2,
         ),
-        ("neural", &["ffnn (quick profile)", "study files"][..], 1),
+        ("neural", &["ffnn (smoke profile)", "study files"][..], 1),
         (
             "transformers",
             &["minilm-linear", "minilm-ffnn", "study files"][..],

@@ -169,9 +169,10 @@ enum Command {
         /// test_data_solution.txt); default: $GENRE_DATA_DIR, data/, ../shared/data/imdb-genre.
         #[arg(long)]
         data: Option<PathBuf>,
-        /// quick (every family, short training) or full (every pipeline, full training);
-        /// default: $GENRE_PROFILE, else quick.
-        #[arg(long, value_parser = ["quick", "full"])]
+        /// quick (every family, short training), full (every pipeline, full training) or
+        /// smoke (quick with MiniLM on 32 word pieces, 1 fine-tuning epoch); default:
+        /// $GENRE_PROFILE, else quick.
+        #[arg(long, value_parser = ["quick", "full", "smoke"])]
         profile: Option<String>,
         /// Folder for summary.csv, the figures, per-model reports and submission.csv.
         #[arg(long, default_value = "artifacts/reports")]

@@ -40,8 +40,9 @@ impl fmt::Display for Family {
     }
 }
 
-/// How big a study is: `quick` (first contact and CI: every family, short training, a few
-/// minutes on 2 cores) or `full` (every pipeline with the reference study's settings).
+/// How big a study is: `quick` (first contact: every family, short training, a few minutes on
+/// 2 cores), `full` (every pipeline with the reference study's settings) or `smoke` (quick with
+/// MiniLM on 32 word pieces and one fine-tuning epoch: what the notebook tests run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
@@ -49,19 +50,22 @@ pub enum Profile {
     Quick,
     /// Every pipeline, full training.
     Full,
+    /// The quick pipelines, MiniLM on short inputs and one fine-tuning epoch (tests and CI).
+    Smoke,
 }
 
 /// The variable that picks the profile.
 pub const PROFILE_VAR: &str = "GENRE_PROFILE";
 
 impl Profile {
-    /// `quick` or `full`.
+    /// `quick`, `full` or `smoke`.
     pub fn parse(s: &str) -> Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "quick" => Ok(Profile::Quick),
             "full" => Ok(Profile::Full),
+            "smoke" => Ok(Profile::Smoke),
             other => Err(Error::Config(format!(
-                "profile `{other}`: expected quick or full"
+                "profile `{other}`: expected quick, full or smoke"
             ))),
         }
     }
@@ -77,18 +81,19 @@ impl Profile {
         }
     }
 
-    /// `quick` or `full`.
+    /// `quick`, `full` or `smoke`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Profile::Quick => "quick",
             Profile::Full => "full",
+            Profile::Smoke => "smoke",
         }
     }
 
     /// The pipelines a study of this profile runs, in the order of the reference study.
     pub fn pipelines(&self) -> &'static [&'static str] {
         match self {
-            Profile::Quick => &[
+            Profile::Quick | Profile::Smoke => &[
                 "tfidf-linear",
                 "tfidf-svd-ffnn",
                 "glove-ffnn",
@@ -116,17 +121,29 @@ impl Profile {
         }
     }
 
-    /// The profile's `--set` overrides of a pipeline (`quick` trains FFNNs and RNNs for at most 12
-    /// epochs with patience 3 and fine-tunes for 2 epochs on the first 64 word pieces; `full`
-    /// keeps every default).
-    pub fn overrides(&self, family: Family) -> &'static [(&'static str, &'static str)] {
-        match (self, family) {
-            (Profile::Quick, Family::Ffnn | Family::Rnn) => &[("epochs", "12"), ("patience", "3")],
-            (Profile::Quick, Family::Transformer) => {
-                &[("epochs", "2"), ("max_length", "64"), ("patience", "0")]
+    /// The profile's `--set` overrides of a pipeline of `family` on `representation` (`quick`
+    /// trains FFNNs and RNNs for at most 12 epochs with patience 3 and fine-tunes for 2 epochs on
+    /// the first 64 word pieces; `smoke` trains FFNNs and RNNs as `quick`, fine-tunes for 1 epoch,
+    /// and reads the first 32 word pieces wherever MiniLM reads text; `full` keeps every default).
+    pub fn overrides(
+        &self,
+        family: Family,
+        representation: &str,
+    ) -> Vec<(&'static str, &'static str)> {
+        let mut sets = match (self, family) {
+            (Profile::Quick | Profile::Smoke, Family::Ffnn | Family::Rnn) => {
+                vec![("epochs", "12"), ("patience", "3")]
             }
-            _ => &[],
+            (Profile::Quick, Family::Transformer) => {
+                vec![("epochs", "2"), ("max_length", "64"), ("patience", "0")]
+            }
+            (Profile::Smoke, Family::Transformer) => vec![("epochs", "1"), ("patience", "0")],
+            _ => vec![],
+        };
+        if *self == Profile::Smoke && representation == "minilm" {
+            sets.push(("max_length", "32"));
         }
+        sets
     }
 
     /// Every experiment of the profile, seeded with `seed`.
@@ -176,7 +193,7 @@ impl Experiment {
     /// Pipeline `name` with the overrides of `profile`.
     pub fn for_profile(name: &str, profile: Profile) -> Result<Self> {
         let mut e = Self::new(name)?;
-        for (k, v) in profile.overrides(e.family()) {
+        for (k, v) in profile.overrides(e.family(), &e.representation()) {
             e = e.set(k, v)?;
         }
         Ok(e)
@@ -284,7 +301,7 @@ mod tests {
             },
             other => panic!("{other:?}"),
         }
-        for p in [Profile::Quick, Profile::Full] {
+        for p in [Profile::Quick, Profile::Full, Profile::Smoke] {
             let ex = p.experiments(7).unwrap();
             assert_eq!(ex.len(), p.pipelines().len());
             let fams: std::collections::BTreeSet<&str> =
@@ -294,10 +311,31 @@ mod tests {
                 "{fams:?}"
             );
         }
+        // smoke: quick's pipelines and FFNN / RNN training, MiniLM on 32 word pieces, 1
+        // fine-tuning epoch.
+        assert_eq!(Profile::Smoke.pipelines(), Profile::Quick.pipelines());
+        let has = |name: &str, key: &str, value: &str| {
+            let e = Experiment::for_profile(name, Profile::Smoke).unwrap();
+            let params = e.params();
+            let found = params
+                .iter()
+                .any(|(k, v)| (k == key || k.ends_with(&format!(".{key}"))) && v == value);
+            assert!(found, "{name}: no {key} = {value} in {params:?}");
+        };
+        has("minilm-ffnn", "epochs", "12");
+        has("minilm-ffnn", "max_length", "32");
+        has("glove-bilstm", "epochs", "12");
+        has("minilm-finetune", "epochs", "1");
+        has("minilm-finetune", "max_length", "32");
+        let quick = Experiment::for_profile("minilm-ffnn", Profile::Quick).unwrap();
+        assert!(!quick
+            .params()
+            .iter()
+            .any(|(k, v)| k.ends_with("max_length") && v == "32"));
         assert!(Profile::parse("Full").is_ok());
         let err = Profile::parse("fast").unwrap_err().to_string();
         assert!(
-            err.contains("fast") && err.contains("quick or full"),
+            err.contains("fast") && err.contains("quick, full or smoke"),
             "{err}"
         );
     }

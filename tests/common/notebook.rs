@@ -17,7 +17,9 @@ pub fn root() -> PathBuf {
 }
 
 /// Executes `notebook` (relative to the crate root) and returns the executed notebook. With
-/// `tracking_uri`, runs log there and the MLflow outbox lives in a temporary folder.
+/// `tracking_uri`, runs log there and the MLflow outbox lives in a temporary folder. Studies run
+/// the `smoke` profile (`GENRE_PROFILE=smoke`): the quick profile's cells and pipelines, trained
+/// for an epoch or two on short inputs, so the notebooks are tested end to end in minutes.
 pub fn execute(notebook: &str, tracking_uri: Option<&str>) -> Value {
     let _one = ONE_KERNEL
         .lock()
@@ -39,7 +41,8 @@ pub fn execute(notebook: &str, tracking_uri: Option<&str>) -> Value {
         .arg(notebook)
         .arg(&out)
         .current_dir(root())
-        .env("GENRE_NLP_TOOLS", &tools);
+        .env("GENRE_NLP_TOOLS", &tools)
+        .env("GENRE_PROFILE", "smoke");
     if let Some(uri) = tracking_uri {
         cmd.env("MLFLOW_TRACKING_URI", uri)
             .env("GENRE_MLFLOW_OUTBOX", out_dir.path().join("outbox"));
