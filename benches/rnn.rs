@@ -14,6 +14,7 @@
 //! cargo bench --bench rnn                 # quality + speed
 //! cargo bench --bench rnn -- --quality    # real slice only
 //! cargo bench --bench rnn -- --speed      # 54k epoch only
+//! GENRE_BENCH_SEEDS=5 cargo bench --bench rnn -- --quality --pipelines glove-bilstm
 
 #[path = "common/mod.rs"]
 mod common;
@@ -198,10 +199,29 @@ fn main() -> Result<()> {
         .unwrap_or(2))
         .map(|i| 42 + i)
         .collect();
+    // `--pipelines a,b`: only these of PIPES (default all).
+    let pipes: Vec<&str> = match args.iter().position(|a| a == "--pipelines") {
+        None => PIPES.to_vec(),
+        Some(i) => {
+            let list = args.get(i + 1).map(String::as_str).unwrap_or("");
+            let picked: Vec<&str> = list.split(',').filter(|p| !p.is_empty()).collect();
+            if let Some(bad) = picked.iter().find(|p| !PIPES.contains(p)) {
+                return Err(Error::Config(format!(
+                    "--pipelines: unknown pipeline `{bad}` (one of {})",
+                    PIPES.join(", ")
+                )));
+            }
+            PIPES
+                .iter()
+                .copied()
+                .filter(|p| picked.contains(p))
+                .collect()
+        }
+    };
     let mut rows: Vec<(String, Option<Value>, Option<Value>)> = Vec::new();
     let mut per_seed = Vec::new();
     if quality {
-        for name in PIPES {
+        for name in &pipes {
             let cell = if name.ends_with("lstm") {
                 "lstm"
             } else {

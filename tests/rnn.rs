@@ -173,7 +173,7 @@ fn cli_end_to_end(name: &str, extra: &[&str]) {
 #[test]
 fn cli_fit_predict_evaluate_w2v_bigru_fasttext_bilstm_random_bigru() {
     cli_end_to_end("w2v-bigru", &["--set", "wv_epochs=3"]);
-    cli_end_to_end("fasttext-bilstm", &["--set", "wv_epochs=2"]);
+    cli_end_to_end("fasttext-bilstm", &["--set", "wv_epochs=5"]);
     cli_end_to_end("random-bigru", &[]);
 }
 

@@ -129,8 +129,9 @@ impl FastTextConfig {
 }
 
 /// The trained n-gram vectors of a FastText model, stored only for the buckets that training
-/// vocabulary words use (a bucket nobody used was never trained, so it is left out instead of
-/// contributing its random initial value as in fastText).
+/// vocabulary words use (a bucket nobody used was never trained, so it is left out; it still
+/// counts, as a zero row, when an out-of-vocabulary word's n-grams are averaged, where fastText
+/// and gensim average in its small random start).
 #[derive(Debug, Clone)]
 pub struct Subwords {
     pub(crate) min_n: usize,
@@ -168,20 +169,24 @@ impl Subwords {
         Some(&self.data[r * self.dim..(r + 1) * self.dim])
     }
 
-    /// The vector of an out-of-vocabulary word: the mean of its trained n-gram vectors, as
-    /// fastText and gensim compute it. `None` when none of its n-grams was trained.
+    /// The vector of an out-of-vocabulary word, as fastText and gensim compute it: the sum of its
+    /// trained n-gram vectors divided by the number of all its n-grams (the untrained buckets
+    /// count, as near-zero rows: fastText and gensim keep them at their small random start, we do
+    /// not store them). `None` when none of its n-grams was trained.
     pub fn oov_vector(&self, word: &str) -> Option<Vec<f32>> {
         let mut acc = vec![0f32; self.dim];
+        let mut trained = 0usize;
         let mut n = 0usize;
         for b in ngram_buckets(word, self.min_n, self.max_n, self.buckets) {
+            n += 1;
             if let Some(v) = self.bucket_vector(b) {
                 for (a, x) in acc.iter_mut().zip(v) {
                     *a += x;
                 }
-                n += 1;
+                trained += 1;
             }
         }
-        if n == 0 {
+        if trained == 0 {
             return None;
         }
         let inv = 1.0 / n as f32;
@@ -224,6 +229,28 @@ mod tests {
         assert_eq!(fasttext_hash(b"<wh"), 1_048_167_652);
         // a byte ≥ 0x80 is sign-extended (int8_t) before the xor
         assert_eq!(fasttext_hash("é".as_bytes()), 1_023_043_777);
+    }
+
+    #[test]
+    fn oov_vector_divides_by_all_its_ngrams() {
+        // "ab" with 3-grams: "<ab" and "ab>"; only "<ab" was trained.
+        let b = ngram_buckets("ab", 3, 3, 2_000_000);
+        assert_eq!(b.len(), 2);
+        let mut rows = FxHashMap::default();
+        rows.insert(b[0], 0u32);
+        let sub = Subwords {
+            min_n: 3,
+            max_n: 3,
+            buckets: 2_000_000,
+            rows,
+            data: vec![2.0, 4.0],
+            dim: 2,
+        };
+        // (2, 4) + an untrained zero row, over 2 n-grams (not over the 1 trained one)
+        assert_eq!(sub.oov_vector("ab"), Some(vec![1.0, 2.0]));
+        // no trained n-gram at all: no vector
+        assert!(!ngram_buckets("zq", 3, 3, 2_000_000).contains(&b[0]));
+        assert_eq!(sub.oov_vector("zq"), None);
     }
 
     #[test]
