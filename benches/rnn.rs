@@ -15,6 +15,7 @@
 //! cargo bench --bench rnn -- --quality    # real slice only
 //! cargo bench --bench rnn -- --speed      # 54k epoch only
 //! GENRE_BENCH_SEEDS=5 cargo bench --bench rnn -- --quality --pipelines glove-bilstm
+//! cargo bench --bench rnn -- --quality --ours-only   # no peer (our side only)
 
 #[path = "common/mod.rs"]
 mod common;
@@ -235,6 +236,7 @@ fn main() -> Result<()> {
                 let (ov, inputs, vectors) = ours(name, &train, &test, &[("seed", &s)], &dir)?;
                 let pv = py
                     .as_ref()
+                    .filter(|_| !args.iter().any(|a| a == "--ours-only"))
                     .and_then(|py| peer(py, cell, &inputs, vectors.as_deref(), &["--seed", &s]));
                 per_seed.push(format!(
                     "seed {seed} {name}: ours {:.4} / {:.4} in {:.1} s, peer {:.4} / {:.4} in {:.1} s (macro-F1 / accuracy)",
