@@ -16,6 +16,7 @@
 //! cargo bench --bench rnn -- --speed      # 54k epoch only
 //! GENRE_BENCH_SEEDS=5 cargo bench --bench rnn -- --quality --pipelines glove-bilstm
 //! cargo bench --bench rnn -- --quality --ours-only   # no peer (our side only)
+//! GENRE_BENCH_FIRST_SEED=44 GENRE_BENCH_SEEDS=3 cargo bench --bench rnn -- --quality  # seeds 44-46
 
 #[path = "common/mod.rs"]
 mod common;
@@ -194,11 +195,16 @@ fn main() -> Result<()> {
     let train = Dataset::kaggle(data_file("train_data.txt")?)?;
     let test = Dataset::kaggle(data_file("test_data_solution.txt")?)?;
     let work = std::env::temp_dir().join(format!("genre-rnn-bench-{}", std::process::id()));
+    // `GENRE_BENCH_FIRST_SEED` (default 42): seeds first, first + 1, ... (to add seeds to a run).
+    let first_seed: u64 = std::env::var("GENRE_BENCH_FIRST_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(42);
     let seeds: Vec<u64> = (0..std::env::var("GENRE_BENCH_SEEDS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(2))
-        .map(|i| 42 + i)
+        .map(|i| first_seed + i)
         .collect();
     // `--pipelines a,b`: only these of PIPES (default all).
     let pipes: Vec<&str> = match args.iter().position(|a| a == "--pipelines") {
