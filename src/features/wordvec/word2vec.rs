@@ -448,7 +448,6 @@ fn update_pair(g: f32, hidden: &[f32], out: &mut [f32], work: &mut [f32]) {
     }
 }
 
-#[inline(always)]
 /// The factor that turns the sum of a FastText centre word's `rows` input rows (its own row,
 /// then its n-grams) into the hidden vector of skip-gram: 1 / (number of n-grams), as gensim 4's
 /// `fasttext_fast_sentence_sg_neg` divides it (fastText C++ divides by the number of rows);
@@ -459,6 +458,7 @@ fn ft_norm(rows: usize) -> f32 {
     1.0 / rows.saturating_sub(1).max(1) as f32
 }
 
+#[inline(always)]
 fn scale(a: f32, x: &mut [f32]) {
     for c in lanes_mut(x) {
         for v in c {
@@ -873,10 +873,10 @@ fn train_sentence<D: Dot>(
                 }
             }
             (Architecture::SkipGram, Some((off, rows))) => {
-                // fastText recomputes the input (mean of the centre's rows) for every context
-                // word and adds each pair's gradient to every row. Since the mean moves by
-                // exactly gain × gradient when all rows get the gradient (gain = Σ m² × ft_norm
-                // for rows repeated m times), we keep the mean up to date
+                // gensim recomputes the input (the centre's rows summed, times ft_norm) for
+                // every context word and adds each pair's gradient to every row. Since the
+                // input moves by exactly gain × gradient when all rows get the gradient (gain =
+                // Σ m² × ft_norm for rows repeated m times), we keep the input up to date
                 // instead and add the summed gradient to the rows once per centre: the same
                 // arithmetic up to rounding, with ~2n instead of 2n × pairs row passes.
                 let rows = &rows[off[center as usize]..off[center as usize + 1]];
