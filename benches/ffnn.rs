@@ -159,18 +159,8 @@ fn main() -> Result<()> {
         (false, false) => (true, true),
         q => q,
     };
-    let recipes: Vec<String> = match args.iter().position(|a| a == "--recipes") {
-        Some(i) => {
-            let list = args.get(i + 1).map(String::as_str).unwrap_or_default();
-            let rs: Vec<String> = list.split(',').map(|r| r.trim().to_string()).collect();
-            if let Some(bad) = rs.iter().find(|r| !ALL_RECIPES.contains(&r.as_str())) {
-                return Err(Error::Config(format!(
-                    "--recipes: unknown recipe `{bad}` (one of {})",
-                    ALL_RECIPES.join(", ")
-                )));
-            }
-            rs
-        }
+    let recipes: Vec<String> = match common::pick_list(&args, "--recipes", "recipe", ALL_RECIPES) {
+        Some(r) => r.map_err(Error::Config)?,
         None => RECIPES.iter().map(|r| r.to_string()).collect(),
     };
     let assets = common::tools_dir().join("assets");
@@ -194,12 +184,7 @@ fn main() -> Result<()> {
     // Quality over several seeds (each seed: its own internal split, initialisation, shuffles
     // and SVD, on both sides): the test file has genres of 3–10 rows, so one seed moves
     // macro-F1 by about a point.
-    let seeds: Vec<u64> = (0..std::env::var("GENRE_BENCH_SEEDS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(3))
-        .map(|i| 42 + i)
-        .collect();
+    let seeds = common::bench_seeds(3);
     let mut per_seed: Vec<String> = Vec::new();
     if quality {
         let mut acc: Vec<(Vec<Value>, Vec<Value>)> = vec![(vec![], vec![]); recipes.len()];

@@ -279,11 +279,7 @@ fn main() -> Result<()> {
         ));
     }
     if do_quality {
-        let n_seeds = std::env::var("GENRE_BENCH_SEEDS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(5);
-        let seeds: Vec<u64> = (0..n_seeds).map(|i| 42 + i).collect();
+        let seeds = common::bench_seeds(5);
         let cache = work.join("cache");
         let (tr, te) = (work.join("train.jsonl"), work.join("test.jsonl"));
         write_jsonl(&tr, &texts, Some(&train.genres()))?;

@@ -185,45 +185,26 @@ fn main() -> Result<()> {
         (false, false) => (true, true),
         q => q,
     };
-    let py = match common::torch_python("torch, sklearn") {
-        Ok(p) => Some(p),
-        Err(e) => {
-            eprintln!("no PyTorch peer: {e}");
-            None
+    // `--ours-only`: no peer.
+    let py = if args.iter().any(|a| a == "--ours-only") {
+        None
+    } else {
+        match common::torch_python("torch, sklearn") {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("no PyTorch peer: {e}");
+                None
+            }
         }
     };
     let train = Dataset::kaggle(data_file("train_data.txt")?)?;
     let test = Dataset::kaggle(data_file("test_data_solution.txt")?)?;
     let work = std::env::temp_dir().join(format!("genre-rnn-bench-{}", std::process::id()));
-    // `GENRE_BENCH_FIRST_SEED` (default 42): seeds first, first + 1, ... (to add seeds to a run).
-    let first_seed: u64 = std::env::var("GENRE_BENCH_FIRST_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(42);
-    let seeds: Vec<u64> = (0..std::env::var("GENRE_BENCH_SEEDS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(2))
-        .map(|i| first_seed + i)
-        .collect();
+    let seeds = common::bench_seeds(2);
     // `--pipelines a,b`: only these of PIPES (default all).
-    let pipes: Vec<&str> = match args.iter().position(|a| a == "--pipelines") {
-        None => PIPES.to_vec(),
-        Some(i) => {
-            let list = args.get(i + 1).map(String::as_str).unwrap_or("");
-            let picked: Vec<&str> = list.split(',').filter(|p| !p.is_empty()).collect();
-            if let Some(bad) = picked.iter().find(|p| !PIPES.contains(p)) {
-                return Err(Error::Config(format!(
-                    "--pipelines: unknown pipeline `{bad}` (one of {})",
-                    PIPES.join(", ")
-                )));
-            }
-            PIPES
-                .iter()
-                .copied()
-                .filter(|p| picked.contains(p))
-                .collect()
-        }
+    let pipes: Vec<String> = match common::pick_list(&args, "--pipelines", "pipeline", PIPES) {
+        Some(p) => p.map_err(Error::Config)?,
+        None => PIPES.iter().map(|p| p.to_string()).collect(),
     };
     let mut rows: Vec<(String, Option<Value>, Option<Value>)> = Vec::new();
     let mut per_seed = Vec::new();
@@ -242,7 +223,6 @@ fn main() -> Result<()> {
                 let (ov, inputs, vectors) = ours(name, &train, &test, &[("seed", &s)], &dir)?;
                 let pv = py
                     .as_ref()
-                    .filter(|_| !args.iter().any(|a| a == "--ours-only"))
                     .and_then(|py| peer(py, cell, &inputs, vectors.as_deref(), &["--seed", &s]));
                 per_seed.push(format!(
                     "seed {seed} {name}: ours {:.4} / {:.4} in {:.1} s, peer {:.4} / {:.4} in {:.1} s (macro-F1 / accuracy)",

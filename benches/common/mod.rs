@@ -37,6 +37,40 @@ pub fn mean_opt(vs: &[Value]) -> Option<Value> {
     (!vs.is_empty()).then(|| mean(vs))
 }
 
+/// The quality seeds: `GENRE_BENCH_SEEDS` of them (default `default_n`) from
+/// `GENRE_BENCH_FIRST_SEED` on (default 42), so a later run can add seeds to an earlier one.
+pub fn bench_seeds(default_n: u64) -> Vec<u64> {
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    let first = env("GENRE_BENCH_FIRST_SEED").unwrap_or(42);
+    (0..env("GENRE_BENCH_SEEDS").unwrap_or(default_n))
+        .map(|i| first + i)
+        .collect()
+}
+
+/// The comma-separated list after `flag` in `args` (each entry one of `known`, in the given
+/// order), `None` without the flag; an unknown entry is an error naming it and `what`.
+pub fn pick_list(
+    args: &[String],
+    flag: &str,
+    what: &str,
+    known: &[&str],
+) -> Option<std::result::Result<Vec<String>, String>> {
+    let i = args.iter().position(|a| a == flag)?;
+    let list = args.get(i + 1).map(String::as_str).unwrap_or_default();
+    let picked: Vec<String> = list
+        .split(',')
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    Some(match picked.iter().find(|r| !known.contains(&r.as_str())) {
+        Some(bad) => Err(format!(
+            "{flag}: unknown {what} `{bad}` (one of {})",
+            known.join(", ")
+        )),
+        None => Ok(picked),
+    })
+}
+
 /// `$GENRE_NLP_TOOLS`, or `.tools` (the scripts' default).
 pub fn tools_dir() -> PathBuf {
     std::env::var_os("GENRE_NLP_TOOLS")
