@@ -34,6 +34,12 @@ pub const PAD: u32 = 0;
 /// Id of every token outside the vocabulary.
 pub const UNK: u32 = 1;
 
+/// The ChaCha stream [`TokenVocab::embedding_from`] draws from: the network's weights take
+/// stream 0 of the same seed and the training loop's epochs streams 1, 2, …, so the rows of
+/// tokens without a vector must not start where the weights do (they did: the unknown token's
+/// row and the first input weights came from the same uniforms).
+pub const EMBEDDING_INIT_STREAM: u64 = u64::MAX;
+
 /// The tokens the embedding layer knows: ids 0 (padding) and 1 (unknown), then the training
 /// side's tokens, most frequent first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,8 +124,9 @@ impl TokenVocab {
 
     /// The embedding rows for this vocabulary from `vectors` (`len × dim`, row-major): a
     /// token's vector when `vectors` has one (FastText builds one for any token), else a
-    /// draw from N(0, σ²) with σ the standard deviation of the vectors found; padding is zero.
-    /// Returns the rows and how many tokens had a vector.
+    /// draw from N(0, σ²) with σ the standard deviation of the vectors found (stream
+    /// [`EMBEDDING_INIT_STREAM`] of `seed`); padding is zero. Returns the rows and how many
+    /// tokens had a vector.
     pub fn embedding_from(&self, vectors: &WordVectors, seed: u64) -> (Vec<f32>, usize) {
         let dim = vectors.dim();
         let mut out = vec![0.0f32; self.len() * dim];
@@ -143,6 +150,7 @@ impl TokenVocab {
             1.0
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(EMBEDDING_INIT_STREAM);
         for (i, f) in found.iter().enumerate().skip(1) {
             if !f {
                 for x in &mut out[i * dim..(i + 1) * dim] {
@@ -814,6 +822,36 @@ mod tests {
         let mut cfg = cfg;
         cfg.embedding_dim = 4;
         cfg.build(vocab, None, 3, &Device::Cpu).unwrap()
+    }
+
+    #[test]
+    fn rows_without_a_vector_do_not_share_the_weights_draws() {
+        // "a" has a vector, every other token (and <unk>) is drawn.
+        let wv = WordVectors::new(vec!["a".into()], 4, vec![1.0, -1.0, 0.5, -0.5]).unwrap();
+        let vocab = TokenVocab::fit(&docs(), 1, 100);
+        let (rows, found) = vocab.embedding_from(&wv, 7);
+        assert_eq!(found, 1);
+        assert!(rows[..4].iter().all(|&x| x == 0.0), "padding row not zero");
+        assert_eq!(&rows[2 * 4..3 * 4], &[1.0, -1.0, 0.5, -0.5]);
+        // What the weights' stream (stream 0 of the same seed) would have given the unknown
+        // token: the row must be different.
+        let sigma = {
+            let v = [1.0f32, -1.0, 0.5, -0.5];
+            let m = v.iter().sum::<f32>() / 4.0;
+            (v.iter().map(|x| x * x).sum::<f32>() / 4.0 - m * m).sqrt()
+        };
+        let mut w0 = ChaCha8Rng::seed_from_u64(7);
+        let same_stream: Vec<f32> = (0..4).map(|_| box_muller(&mut w0).0 * sigma).collect();
+        let unk = &rows[4..8];
+        assert!(unk.iter().all(|x| x.abs() > 0.0));
+        for (a, b) in unk.iter().zip(&same_stream) {
+            assert!(
+                (a - b).abs() > 1e-6,
+                "unknown row {unk:?} is the weights' stream"
+            );
+        }
+        // and it repeats with the seed
+        assert_eq!(vocab.embedding_from(&wv, 7).0, rows);
     }
 
     #[test]
