@@ -95,15 +95,7 @@ fn main() -> Result<()> {
     };
 
     // The peer's inputs, cut as the pipeline cut them.
-    let ModelSpec::Finetune(fc) = &cfg.model else {
-        return Err(Error::Config("not a fine-tuning pipeline".into()));
-    };
-    let vf = fc.train.val_fraction;
-    let inner = train.split(
-        SplitConfig::new()
-            .ratios(1.0 - vf, vf, 0.0)
-            .seed(fc.train.seed),
-    )?;
+    let inner = cfg.inner_split(&train)?;
     let paths: Vec<PathBuf> = ["train", "val", "test"]
         .iter()
         .map(|n| work.join(format!("{n}.jsonl")))

@@ -77,12 +77,7 @@ fn ours(
     let ModelSpec::Rnn(rc) = &cfg.model else {
         return Err(Error::Config(format!("{name} is not an RNN pipeline")));
     };
-    let vf = rc.train.val_fraction;
-    let inner = train.split(
-        SplitConfig::new()
-            .ratios(1.0 - vf, vf, 0.0)
-            .seed(rc.train.seed),
-    )?;
+    let inner = cfg.inner_split(train)?;
     let FittedRepresentation::WordVectors(wv) = model.representation() else {
         return Err(Error::Config(format!("{name}: no word vectors")));
     };

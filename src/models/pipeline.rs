@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Dataset, Labels, SplitConfig};
+use crate::data::{Dataset, Labels, Split, SplitConfig};
 use crate::error::{Error, Result};
 use crate::features::embedding::SENTENCE_KEYS;
 use crate::features::representation::TEXT_FEATURE_KEYS;
@@ -489,6 +489,18 @@ impl PipelineConfig {
         out
     }
 
+    /// The stratified internal split [`PipelineConfig::fit_with`] makes of `train`: `train`
+    /// (the representation and the model learn from it) and `val` (early stopping), cut by
+    /// the model's `val_fraction` and seed (peers in the benches read the very same rows).
+    pub fn inner_split(&self, train: &Dataset) -> Result<Split> {
+        let vf = self.model.val_fraction();
+        train.split(
+            SplitConfig::new()
+                .ratios(1.0 - vf, vf, 0.0)
+                .seed(self.model.seed()),
+        )
+    }
+
     /// Fits the representation on a stratified internal training part, trains the model with
     /// validation on the rest (early stopping, best epoch kept), and returns the pipeline.
     pub fn fit_with(&self, train: &Dataset, opts: PipelineFitOptions) -> Result<Pipeline> {
@@ -501,12 +513,7 @@ impl PipelineConfig {
                 labels.len()
             )));
         }
-        let vf = self.model.val_fraction();
-        let inner = train.split(
-            SplitConfig::new()
-                .ratios(1.0 - vf, vf, 0.0)
-                .seed(self.model.seed()),
-        )?;
+        let inner = self.inner_split(train)?;
         let no_features = || Features::Dense(Dense::zeros((0, 0)));
         let (repr, xtr) = match (&self.model, &self.representation) {
             // A fine-tuned encoder reads word pieces: nothing to embed up front.
