@@ -10,7 +10,9 @@ representation gives the RNN), and optionally the word vectors the embedding sta
              without vectors, trainable (or frozen with --freeze);
   nn.GRU / nn.LSTM(E, 128, bidirectional) over packed sequences of at most 256 tokens;
   max over the valid steps -> Dropout(0.3) -> Linear(256, K); embedding dropout 0.2;
-  AdamW(lr 5e-3, betas 0.9/0.999, weight decay 0.01), 5 % linear warm-up then linear decay,
+  AdamW(lr 5e-3, betas 0.9/0.999, weight decay 0.01), 5 % linear warm-up then linear decay
+  (round() takes a half to even: 450 steps give 22 warm-up steps where ours takes 23; one step,
+  kept so that earlier runs stay comparable — torch_rnn_train_check.py rounds as we do),
   gradient norm clipped at 1.0, cross-entropy with balanced class weights, batch 64, early
   stopping on validation macro-F1 with patience 4 (at most 15 epochs), best epoch restored;
   2 threads.

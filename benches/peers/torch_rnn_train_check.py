@@ -1,0 +1,170 @@
+"""Runs in PyTorch the very training `examples/rnn_train_check.rs` ran with our code, and prints
+both loss curves side by side.
+
+Reads from DIR: train.jsonl / val.jsonl (tokens and genres, as torch_rnn.py reads them),
+init.safetensors (our initial weights: embedding, rnn.w_ih E x D*G, rnn.b_ih, rnn.w_hh
+D x H x G, rnn.b_hh D x G, head.w D*H x K, head.b; gates in PyTorch's order), meta.json (label
+names in our order, vocabulary, shape, training options, class weights, every epoch's batches,
+our first steps and our per-epoch numbers). Builds the same network from torch.nn (Embedding,
+GRU/LSTM over a PackedSequence, max or mean pooling, Linear), both dropouts off, and trains it
+on the same batches: CrossEntropyLoss(weight), clip_grad_norm_, AdamW, warm-up then linear
+decay (the warm-up rounded as we round it: 22.5 steps -> 23; torch_rnn.py's round() gives 22).
+Prints each of our first steps beside PyTorch's (loss, gradient norm before clipping, the
+parameter whose gradient norm differs most), then each epoch (training loss, validation loss,
+validation macro-F1).
+
+A control for the drift: with GENRE_CHECK_PERTURB=1e-7 every initial weight is multiplied by
+(1 + 1e-7 * N(0, 1)) (about float32's rounding) before PyTorch trains, so the PyTorch column of
+two runs shows how fast PyTorch drifts from itself.
+
+usage: python torch_rnn_train_check.py DIR [EPOCHS]   (EPOCHS: stop after that many)
+"""
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file
+from sklearn.metrics import f1_score
+
+from torch_rnn import batch, read
+
+
+class Net(torch.nn.Module):
+    def __init__(self, w, shape, k):
+        super().__init__()
+        v, e = w["embedding"].shape
+        h, bi = shape["hidden"], shape["bidirectional"]
+        cell = shape["cell"]
+        self.emb = torch.nn.Embedding(v, e)
+        rnn = torch.nn.GRU if cell == "gru" else torch.nn.LSTM
+        self.rnn = rnn(e, h, batch_first=True, bidirectional=bi)
+        d = 2 if bi else 1
+        self.out = torch.nn.Linear(d * h, k)
+        self.pooling = shape["pooling"]
+        g = (3 if cell == "gru" else 4) * h
+        with torch.no_grad():
+            self.emb.weight.copy_(torch.from_numpy(w["embedding"]))
+            for di, sfx in enumerate(("", "_reverse")[:d]):
+                getattr(self.rnn, f"weight_ih_l0{sfx}").copy_(
+                    torch.from_numpy(w["rnn.w_ih"][:, di * g:(di + 1) * g].T.copy()))
+                getattr(self.rnn, f"bias_ih_l0{sfx}").copy_(
+                    torch.from_numpy(w["rnn.b_ih"][di * g:(di + 1) * g].copy()))
+                getattr(self.rnn, f"weight_hh_l0{sfx}").copy_(
+                    torch.from_numpy(w["rnn.w_hh"][di].T.copy()))
+                getattr(self.rnn, f"bias_hh_l0{sfx}").copy_(
+                    torch.from_numpy(w["rnn.b_hh"][di].copy()))
+            self.out.weight.copy_(torch.from_numpy(w["head.w"].T.copy()))
+            self.out.bias.copy_(torch.from_numpy(w["head.b"].copy()))
+
+    def forward(self, ids, lens):
+        x = self.emb(ids)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lens, batch_first=True,
+                                                         enforce_sorted=False)
+        y, _ = self.rnn(packed)
+        if self.pooling == "max":
+            y, _ = torch.nn.utils.rnn.pad_packed_sequence(y, batch_first=True,
+                                                          padding_value=-1e4)
+            pooled = y.max(1).values
+        elif self.pooling == "mean":
+            y, _ = torch.nn.utils.rnn.pad_packed_sequence(y, batch_first=True)
+            pooled = y.sum(1) / lens.unsqueeze(1).to(y.dtype)
+        else:
+            raise SystemExit("pooling `last` is not checked here")
+        return self.out(pooled)
+
+
+def main():
+    d = sys.argv[1]
+    torch.set_num_threads(2)
+    meta = json.load(open(f"{d}/meta.json"))
+    shape, tc = meta["shape"], meta["train"]
+    k = meta["n_classes"]
+    index = {w: i for i, w in enumerate(meta["vocab"]) if i >= 2}
+    max_len = shape["max_len"]
+
+    def encode(docs):
+        return [[index.get(t, 1) for t in doc[:max_len]] or [1] for doc in docs]
+
+    ids = {g: i for i, g in enumerate(meta["labels"])}
+    tr, gtr = read(f"{d}/train.jsonl")
+    va, gva = read(f"{d}/val.jsonl")
+    ytr, yva = np.array([ids[g] for g in gtr]), np.array([ids[g] for g in gva])
+    str_, sva = encode(tr), encode(va)
+    net = Net(load_file(f"{d}/init.safetensors"), shape, k)
+    eps = float(os.environ.get("GENRE_CHECK_PERTURB", "0"))
+    if eps > 0:
+        gen = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.mul_(1 + eps * torch.randn(p.shape, generator=gen))
+        print(f"initial weights perturbed by a relative {eps:g}")
+    if shape["freeze_embedding"]:
+        net.emb.weight.requires_grad_(False)
+    params = [p for p in net.parameters() if p.requires_grad]
+    loss_fn = torch.nn.CrossEntropyLoss(
+        weight=torch.tensor(meta["class_weights"], dtype=torch.float32))
+    opt = torch.optim.AdamW(params, lr=tc["lr"], betas=tuple(tc["betas"]), eps=tc["eps"],
+                            weight_decay=tc["weight_decay"])
+    n, bs, epochs = len(ytr), tc["batch_size"], meta["epochs"]
+    steps = math.ceil(n / bs) * epochs
+    warm = math.floor(tc["warmup"] * steps + 0.5)  # Rust rounds halves away from zero
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: s / max(1, warm) if s < warm else max(0.0, (steps - s) / max(1, steps - warm))
+    )
+    clip = tc["clip_norm"]
+    names = {"embedding": ["emb.weight"], "head.w": ["out.weight"], "head.b": ["out.bias"]}
+    for ours_name, kind in (("rnn.w_ih", "weight_ih"), ("rnn.b_ih", "bias_ih"),
+                            ("rnn.w_hh", "weight_hh"), ("rnn.b_hh", "bias_hh")):
+        names[ours_name] = [f"rnn.{kind}_l0{sfx}" for sfx in ("", "_reverse")]
+    named = dict(net.named_parameters())
+    ours_steps = meta.get("ours_steps", [])
+    if ours_steps:
+        print("step  loss ours | PyTorch     grad norm ours | PyTorch   largest relative "
+              "difference of a parameter's gradient norm")
+    step = 0
+    print(f"{meta['pipeline']} seed {meta['seed']}: per epoch, ours | PyTorch")
+    print("epoch  train loss         val loss           val macro-F1")
+    for ep in range(int(sys.argv[2]) if len(sys.argv) > 2 else epochs):
+        net.train()
+        tot = 0.0
+        for rows in meta["batches"][ep]:
+            opt.zero_grad()
+            loss = loss_fn(net(*batch(str_, rows)), torch.from_numpy(ytr[rows]))
+            loss.backward()
+            if step < len(ours_steps):
+                o = ours_steps[step]
+                gn = {k: math.sqrt(sum(float(named[p].grad.pow(2).sum()) for p in v
+                                       if named[p].grad is not None))
+                      for k, v in names.items()}
+                total = math.sqrt(sum(x * x for x in gn.values()))
+                worst = max(gn, key=lambda k: abs(gn[k] - o["grad_norms"].get(k, 0.0))
+                            / max(gn[k], 1e-12))
+                rel = abs(gn[worst] - o["grad_norms"].get(worst, 0.0)) / max(gn[worst], 1e-12)
+                print(f"{step + 1:4d}  {o['loss']:.6f} | {loss.item():.6f}  "
+                      f"{o['grad_norm']:.6f} | {total:.6f}  {worst} {rel:.2e}")
+            step += 1
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip)
+            opt.step()
+            sched.step()
+            tot += loss.item() * len(rows)
+        net.eval()
+        with torch.no_grad():
+            logits = torch.cat([net(*batch(sva, list(range(s, min(s + 512, len(sva))))))
+                                for s in range(0, len(sva), 512)])
+            vloss = loss_fn(logits, torch.from_numpy(yva)).item()
+        f1 = f1_score(yva, logits.argmax(1).numpy(), average="macro", zero_division=0)
+        o = meta["ours"][ep] if ep < len(meta["ours"]) else None
+        if o is None:
+            print(f"{ep + 1:5d}  -      | {tot / n:.4f}  -      | {vloss:.4f}  -      | {f1:.4f}")
+        else:
+            print(f"{ep + 1:5d}  {o['train_loss']:.4f} | {tot / n:.4f}  {o['val_loss']:.4f} | "
+                  f"{vloss:.4f}  {o['val_macro_f1']:.4f} | {f1:.4f}")
+
+
+if __name__ == "__main__":
+    main()

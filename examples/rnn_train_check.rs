@@ -1,0 +1,194 @@
+//! Trains an RNN pipeline (default `glove-bilstm`) on the real slice with both dropouts off, so
+//! that training is deterministic given the start and the batches, and writes what PyTorch needs
+//! to run the very same training (`benches/peers/torch_rnn_train_check.py`): the tokens and
+//! genres of the internal training and validation parts, the network's initial weights
+//! (`init.safetensors`, our parameter names), the batches of every epoch and the class weights,
+//! plus our first 60 steps one by one (loss, learning rate, gradient norms, run with the
+//! training loop's pieces) and the loop's per-epoch training loss, validation loss and
+//! validation macro-F1. Same start, same batches, same arithmetic: the two sides must agree to
+//! float32 rounding at first — a check of the whole training step (embedding, input
+//! projection, scan, pooling, head, weighted loss, clipping, AdamW, schedule) against PyTorch —
+//! and drift apart only as training amplifies that rounding.
+//!
+//! ```bash
+//! cargo run --release --example rnn_train_check -- /tmp/rnn_train [glove-bilstm] [seed] [epochs]
+//! $GENRE_NLP_TOOLS/torch-venv/bin/python benches/peers/torch_rnn_train_check.py /tmp/rnn_train
+//! ```
+
+use std::io::Write;
+use std::path::Path;
+
+use candle_core::Device;
+use genre_nlp::data::data_file;
+use genre_nlp::models::rnn::{RnnModel, Sequences};
+use genre_nlp::models::{FittedModel, FittedRepresentation};
+use genre_nlp::prelude::*;
+use genre_nlp::train::trainer::epoch_rng;
+use genre_nlp::train::{lr_at, AdamW, Ctx, Loss, Network, TrainConfig};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn write_jsonl(path: &Path, docs: &[Vec<String>], ds: &Dataset) -> Res<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (t, g) in docs.iter().zip(ds.genres()) {
+        writeln!(
+            f,
+            "{}",
+            json!({"tokens": t, "genre": g.unwrap_or_default()})
+        )?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+/// Steps compared one by one.
+const CHECK_STEPS: usize = 60;
+
+/// The training loop's first `n` steps from `model`'s start over `batches`, as the loop runs
+/// them (loss, clipping, AdamW, schedule): per step the loss, the learning rate, the global
+/// gradient norm before clipping and each parameter's gradient norm.
+fn first_steps(
+    model: &RnnModel,
+    xtr: &Sequences,
+    ytr: &[usize],
+    batches: &[Vec<Vec<usize>>],
+    tc: &TrainConfig,
+    k: usize,
+    n: usize,
+) -> Res<Vec<serde_json::Value>> {
+    let loss = Loss::new(
+        tc.loss,
+        tc.gamma,
+        tc.label_smoothing,
+        Some(tc.class_weight.weights(ytr, k)?),
+        k,
+    )?;
+    let total = batches[0].len() * tc.epochs;
+    let warmup = (tc.warmup * total as f64).round() as usize;
+    let mut opt = AdamW::new(tc.betas, tc.eps, tc.weight_decay);
+    let mut out = Vec::new();
+    let mut ctx = Ctx::train(ChaCha8Rng::seed_from_u64(0)).with_grad_sink();
+    for (step, rows) in batches.iter().flatten().take(n).enumerate() {
+        let lr = lr_at(tc.lr, step, total, warmup, tc.schedule);
+        let logits = Network::logits(model, xtr, rows, &mut ctx)?;
+        let ys: Vec<usize> = rows.iter().map(|&i| ytr[i]).collect();
+        let l = loss.forward(&logits, &ys)?;
+        let mut g = l.backward()?;
+        ctx.merge_grads(&mut g)?;
+        let mut norms = serde_json::Map::new();
+        for (name, var) in model.params().iter() {
+            if let Some(t) = g.get(var.as_tensor()) {
+                let s = t.sqr()?.sum_all()?.to_scalar::<f32>()?;
+                norms.insert(name.to_string(), json!(f64::from(s).sqrt()));
+            }
+        }
+        let norm = opt.step(model.params(), &g, lr, tc.clip_norm)?;
+        out.push(json!({
+            "loss": l.to_scalar::<f32>()?,
+            "lr": lr,
+            "grad_norm": norm,
+            "grad_norms": norms,
+        }));
+    }
+    Ok(out)
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let out = Path::new(
+        args.get(1)
+            .ok_or("usage: rnn_train_check OUT [pipeline] [seed] [epochs]")?,
+    );
+    let name = args.get(2).map_or("glove-bilstm", String::as_str);
+    let seed: u64 = args.get(3).map_or(Ok(42), |s| s.parse())?;
+    let epochs: usize = args.get(4).map_or(Ok(15), |s| s.parse())?;
+    std::fs::create_dir_all(out)?;
+    let train = Dataset::kaggle(data_file("train_data.txt")?)?;
+    let mut cfg = PipelineConfig::from_name(name)?;
+    for (k, v) in [
+        ("seed", seed.to_string()),
+        ("epochs", epochs.to_string()),
+        ("dropout", "0".into()),
+        ("embedding_dropout", "0".into()),
+    ] {
+        cfg.set(k, &v)?;
+    }
+    let model = cfg.fit_with(&train, PipelineFitOptions::default())?;
+    let ModelSpec::Rnn(rc) = &cfg.model else {
+        return Err(format!("{name} is not an RNN pipeline").into());
+    };
+    let FittedRepresentation::WordVectors(wv) = model.representation() else {
+        return Err(format!("{name}: no word vectors").into());
+    };
+    let FittedModel::Rnn(rnn) = model.model() else {
+        return Err(format!("{name}: no RNN").into());
+    };
+    // The internal split and label ids exactly as the pipeline made them.
+    let inner = cfg.inner_split(&train)?;
+    let labels = Labels::from_dataset(&train)?;
+    let ytr = labels.encode(&inner.train)?;
+    write_jsonl(
+        &out.join("train.jsonl"),
+        &wv.tokens(&inner.train),
+        &inner.train,
+    )?;
+    write_jsonl(&out.join("val.jsonl"), &wv.tokens(&inner.val), &inner.val)?;
+    // The start: the same vocabulary, vectors and seed give the same untrained network.
+    let init = rc.build(
+        rnn.vocab().clone(),
+        Some(wv.vectors()),
+        labels.len(),
+        &Device::Cpu,
+    )?;
+    init.params().save(&out.join("init.safetensors"))?;
+    let n = ytr.len();
+    let batches: Vec<Vec<Vec<usize>>> = (0..epochs)
+        .map(|e| {
+            let mut rng = epoch_rng(rc.train.seed, e);
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut rng);
+            order
+                .chunks(rc.train.batch_size)
+                .map(<[usize]>::to_vec)
+                .collect()
+        })
+        .collect();
+    let xtr = init.vocab().encode(&wv.tokens(&inner.train), rc.max_len);
+    let steps = first_steps(
+        &init,
+        &xtr,
+        &ytr,
+        &batches,
+        &rc.train,
+        labels.len(),
+        CHECK_STEPS,
+    )?;
+    let h = model.history();
+    let meta = json!({
+        "pipeline": name,
+        "seed": seed,
+        "epochs": epochs,
+        "n_classes": labels.len(),
+        "labels": labels.names(),
+        "vocab": rnn.vocab().words(),
+        "shape": rnn.shape(),
+        "train": rc.train,
+        "class_weights": rc.train.class_weight.weights(&ytr, labels.len())?,
+        "batches": batches,
+        "ours_steps": steps,
+        "ours": h.epochs.iter().map(|e| json!({
+            "epoch": e.epoch,
+            "train_loss": e.train_loss,
+            "val_loss": e.val_loss,
+            "val_macro_f1": e.val_macro_f1,
+            "lr": e.lr,
+        })).collect::<Vec<_>>(),
+    });
+    std::fs::write(out.join("meta.json"), serde_json::to_string(&meta)?)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
