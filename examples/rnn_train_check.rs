@@ -8,10 +8,12 @@
 //! validation macro-F1. Same start, same batches, same arithmetic: the two sides must agree to
 //! float32 rounding at first — a check of the whole training step (embedding, input
 //! projection, scan, pooling, head, weighted loss, clipping, AdamW, schedule) against PyTorch —
-//! and drift apart only as training amplifies that rounding.
+//! and drift apart only as training amplifies that rounding. With a fifth argument `dropout`
+//! the recipe's dropouts stay on and `masks.bin` holds the masks of our first 60 steps, which
+//! the script applies in PyTorch: the same check of the stochastic part.
 //!
 //! ```bash
-//! cargo run --release --example rnn_train_check -- /tmp/rnn_train [glove-bilstm] [seed] [epochs]
+//! cargo run --release --example rnn_train_check -- /tmp/rnn_train [glove-bilstm] [seed] [epochs] [dropout]
 //! $GENRE_NLP_TOOLS/torch-venv/bin/python benches/peers/torch_rnn_train_check.py /tmp/rnn_train
 //! ```
 
@@ -48,9 +50,54 @@ fn write_jsonl(path: &Path, docs: &[Vec<String>], ds: &Dataset) -> Res<()> {
 /// Steps compared one by one.
 const CHECK_STEPS: usize = 60;
 
+/// The dropout masks a step of `model` on `rows` drew from `rng` (the generator as the step
+/// began), in the batch's own row order, as bytes (1 kept, 0 dropped): the embedded tokens'
+/// (`rows × longest × E`, padding positions 0) and the pooled vectors' (`rows × D·H`).
+fn step_masks(
+    model: &RnnModel,
+    xtr: &Sequences,
+    rows: &[usize],
+    rng: ChaCha8Rng,
+) -> (Vec<u8>, Vec<u8>) {
+    let s = model.shape();
+    let (e, dh) = (
+        s.embedding_dim,
+        s.hidden * if s.bidirectional { 2 } else { 1 },
+    );
+    // The packed order `Network::logits` uses: longest first, stable.
+    let len = |b: usize| xtr.ids[rows[b]].len().max(1);
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&b| std::cmp::Reverse(len(b)));
+    let longest = len(order[0]);
+    let n_tok: usize = (0..rows.len()).map(len).sum();
+    let mut ctx = Ctx::train(rng);
+    let me = ctx.dropout_mask(n_tok * e, s.embedding_dropout);
+    let mp = ctx.dropout_mask(rows.len() * dh, s.dropout);
+    let mut emb = vec![0u8; rows.len() * longest * e];
+    let mut k = 0;
+    for t in 0..longest {
+        for &b in order.iter().filter(|&&b| len(b) > t) {
+            for j in 0..e {
+                let kept = me.as_ref().is_none_or(|m| m[k * e + j] > 0.0);
+                emb[(b * longest + t) * e + j] = u8::from(kept);
+            }
+            k += 1;
+        }
+    }
+    let mut pool = vec![0u8; rows.len() * dh];
+    for (p, &b) in order.iter().enumerate() {
+        for j in 0..dh {
+            pool[b * dh + j] = u8::from(mp.as_ref().is_none_or(|m| m[p * dh + j] > 0.0));
+        }
+    }
+    (emb, pool)
+}
+
 /// The training loop's first `n` steps from `model`'s start over `batches`, as the loop runs
 /// them (loss, clipping, AdamW, schedule): per step the loss, the learning rate, the global
-/// gradient norm before clipping and each parameter's gradient norm.
+/// gradient norm before clipping and each parameter's gradient norm. With `masks`, each
+/// step's dropout masks ([`step_masks`]) are appended to it.
+#[allow(clippy::too_many_arguments)]
 fn first_steps(
     model: &RnnModel,
     xtr: &Sequences,
@@ -59,6 +106,7 @@ fn first_steps(
     tc: &TrainConfig,
     k: usize,
     n: usize,
+    mut masks: Option<&mut Vec<u8>>,
 ) -> Res<Vec<serde_json::Value>> {
     let loss = Loss::new(
         tc.loss,
@@ -74,6 +122,11 @@ fn first_steps(
     let mut ctx = Ctx::train(ChaCha8Rng::seed_from_u64(0)).with_grad_sink();
     for (step, rows) in batches.iter().flatten().take(n).enumerate() {
         let lr = lr_at(tc.lr, step, total, warmup, tc.schedule);
+        if let Some(m) = masks.as_deref_mut() {
+            let (emb, pool) = step_masks(model, xtr, rows, ctx.rng().clone());
+            m.extend(emb);
+            m.extend(pool);
+        }
         let logits = Network::logits(model, xtr, rows, &mut ctx)?;
         let ys: Vec<usize> = rows.iter().map(|&i| ytr[i]).collect();
         let l = loss.forward(&logits, &ys)?;
@@ -101,21 +154,21 @@ fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     let out = Path::new(
         args.get(1)
-            .ok_or("usage: rnn_train_check OUT [pipeline] [seed] [epochs]")?,
+            .ok_or("usage: rnn_train_check OUT [pipeline] [seed] [epochs] [dropout]")?,
     );
     let name = args.get(2).map_or("glove-bilstm", String::as_str);
     let seed: u64 = args.get(3).map_or(Ok(42), |s| s.parse())?;
     let epochs: usize = args.get(4).map_or(Ok(15), |s| s.parse())?;
+    // `dropout`: keep the recipe's dropouts and hand PyTorch our masks of the first steps.
+    let with_dropout = args.get(5).is_some_and(|a| a == "dropout");
     std::fs::create_dir_all(out)?;
     let train = Dataset::kaggle(data_file("train_data.txt")?)?;
     let mut cfg = PipelineConfig::from_name(name)?;
-    for (k, v) in [
-        ("seed", seed.to_string()),
-        ("epochs", epochs.to_string()),
-        ("dropout", "0".into()),
-        ("embedding_dropout", "0".into()),
-    ] {
-        cfg.set(k, &v)?;
+    cfg.set("seed", &seed.to_string())?;
+    cfg.set("epochs", &epochs.to_string())?;
+    if !with_dropout {
+        cfg.set("dropout", "0")?;
+        cfg.set("embedding_dropout", "0")?;
     }
     let model = cfg.fit_with(&train, PipelineFitOptions::default())?;
     let ModelSpec::Rnn(rc) = &cfg.model else {
@@ -158,6 +211,7 @@ fn main() -> Res<()> {
         })
         .collect();
     let xtr = init.vocab().encode(&wv.tokens(&inner.train), rc.max_len);
+    let mut masks = Vec::new();
     let steps = first_steps(
         &init,
         &xtr,
@@ -166,7 +220,11 @@ fn main() -> Res<()> {
         &rc.train,
         labels.len(),
         CHECK_STEPS,
+        with_dropout.then_some(&mut masks),
     )?;
+    if with_dropout {
+        std::fs::write(out.join("masks.bin"), &masks)?;
+    }
     let h = model.history();
     let meta = json!({
         "pipeline": name,
@@ -180,6 +238,7 @@ fn main() -> Res<()> {
         "class_weights": rc.train.class_weight.weights(&ytr, labels.len())?,
         "batches": batches,
         "ours_steps": steps,
+        "masks": with_dropout,
         "ours": h.epochs.iter().map(|e| json!({
             "epoch": e.epoch,
             "train_loss": e.train_loss,

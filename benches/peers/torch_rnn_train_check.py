@@ -15,7 +15,10 @@ validation macro-F1).
 
 A control for the drift: with GENRE_CHECK_PERTURB=1e-7 every initial weight is multiplied by
 (1 + 1e-7 * N(0, 1)) (about float32's rounding) before PyTorch trains, so the PyTorch column of
-two runs shows how fast PyTorch drifts from itself.
+two runs shows how fast PyTorch drifts from itself. When the example ran with `dropout`, the
+recipe's dropouts stay on and masks.bin holds our masks of its first steps (one byte per value,
+1 kept; per step the embedded tokens' B x longest x E, then the pooled vectors' B x D*H, in the
+batch's row order): PyTorch applies them (scaled by 1 / (1 - p)) and stops after those steps.
 
 usage: python torch_rnn_train_check.py DIR [EPOCHS]   (EPOCHS: stop after that many)
 """
@@ -60,8 +63,10 @@ class Net(torch.nn.Module):
             self.out.weight.copy_(torch.from_numpy(w["head.w"].T.copy()))
             self.out.bias.copy_(torch.from_numpy(w["head.b"].copy()))
 
-    def forward(self, ids, lens):
+    def forward(self, ids, lens, masks=None):
         x = self.emb(ids)
+        if masks is not None:
+            x = x * masks[0]
         packed = torch.nn.utils.rnn.pack_padded_sequence(x, lens, batch_first=True,
                                                          enforce_sorted=False)
         y, _ = self.rnn(packed)
@@ -74,6 +79,8 @@ class Net(torch.nn.Module):
             pooled = y.sum(1) / lens.unsqueeze(1).to(y.dtype)
         else:
             raise SystemExit("pooling `last` is not checked here")
+        if masks is not None:
+            pooled = pooled * masks[1]
         return self.out(pooled)
 
 
@@ -126,14 +133,32 @@ def main():
         print("step  loss ours | PyTorch     grad norm ours | PyTorch   largest relative "
               "difference of a parameter's gradient norm")
     step = 0
+    # With our dropout masks (the example's `dropout` mode): only the steps they cover.
+    masks = (np.fromfile(f"{d}/masks.bin", dtype=np.uint8) if meta.get("masks") else None)
+    mpos, e = 0, net.emb.weight.shape[1]
+    dh = net.out.in_features
+
+    def take_masks(rows, longest):
+        nonlocal mpos
+        ne, npool = len(rows) * longest * e, len(rows) * dh
+        me = masks[mpos:mpos + ne].reshape(len(rows), longest, e).astype(np.float32)
+        mp = masks[mpos + ne:mpos + ne + npool].reshape(len(rows), dh).astype(np.float32)
+        mpos += ne + npool
+        return (torch.from_numpy(me / (1 - shape["embedding_dropout"])),
+                torch.from_numpy(mp / (1 - shape["dropout"])))
+
     print(f"{meta['pipeline']} seed {meta['seed']}: per epoch, ours | PyTorch")
     print("epoch  train loss         val loss           val macro-F1")
     for ep in range(int(sys.argv[2]) if len(sys.argv) > 2 else epochs):
         net.train()
         tot = 0.0
         for rows in meta["batches"][ep]:
+            if masks is not None and step >= len(ours_steps):
+                return
             opt.zero_grad()
-            loss = loss_fn(net(*batch(str_, rows)), torch.from_numpy(ytr[rows]))
+            ids, lens = batch(str_, rows)
+            m = take_masks(rows, ids.shape[1]) if masks is not None else None
+            loss = loss_fn(net(ids, lens, m), torch.from_numpy(ytr[rows]))
             loss.backward()
             if step < len(ours_steps):
                 o = ours_steps[step]
@@ -158,6 +183,8 @@ def main():
                                 for s in range(0, len(sva), 512)])
             vloss = loss_fn(logits, torch.from_numpy(yva)).item()
         f1 = f1_score(yva, logits.argmax(1).numpy(), average="macro", zero_division=0)
+        if masks is not None:
+            continue  # our epochs ran with other masks than the steps handed over
         o = meta["ours"][ep] if ep < len(meta["ours"]) else None
         if o is None:
             print(f"{ep + 1:5d}  -      | {tot / n:.4f}  -      | {vloss:.4f}  -      | {f1:.4f}")
