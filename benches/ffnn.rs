@@ -25,7 +25,6 @@ mod common;
 
 use common::{f, mean, mean_opt};
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -44,16 +43,6 @@ const ALL_RECIPES: &[&str] = &[
     "glove",
     "spacy",
 ];
-
-fn write_jsonl(texts: &[String], ds: &Dataset, path: &Path) -> Result<()> {
-    let mut f =
-        std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?);
-    for (t, g) in texts.iter().zip(ds.genres()) {
-        let line = json!({"text": t, "genre": g.unwrap_or_default()});
-        writeln!(f, "{line}").map_err(|e| Error::io(path, e))?;
-    }
-    f.flush().map_err(|e| Error::io(path, e))
-}
 
 /// Writes the classic view of `train`'s internal split (as the pipelines cut it with `seed`)
 /// and of `test`.
@@ -74,17 +63,11 @@ fn write_inputs(train: &Dataset, test: &Dataset, dir: &Path, seed: u64) -> Resul
         dir.join("val.jsonl"),
         dir.join("test.jsonl"),
     ];
-    write_jsonl(&joined, &inner.train, &paths[0])?;
-    write_jsonl(
-        &view.transform_joined(&inner.val.neural_text(fields)),
-        &inner.val,
-        &paths[1],
-    )?;
-    write_jsonl(
-        &view.transform_joined(&test.neural_text(fields)),
-        test,
-        &paths[2],
-    )?;
+    common::write_labelled(&paths[0], "text", &joined, &inner.train)?;
+    let val = view.transform_joined(&inner.val.neural_text(fields));
+    common::write_labelled(&paths[1], "text", &val, &inner.val)?;
+    let te = view.transform_joined(&test.neural_text(fields));
+    common::write_labelled(&paths[2], "text", &te, test)?;
     Ok(paths)
 }
 
@@ -166,17 +149,11 @@ fn main() -> Result<()> {
     let assets = common::tools_dir().join("assets");
     let assets_arg = assets.display().to_string();
     // `--ours-only`: no peer (a quick look at our side, e.g. the validation scores).
-    let py = if args.iter().any(|a| a == "--ours-only") {
-        None
-    } else {
-        match common::torch_python("torch, sklearn, gensim, msgpack") {
-            Ok(p) => Some(p),
-            Err(e) => {
-                eprintln!("no PyTorch peer: {e}");
-                None
-            }
-        }
-    };
+    let py = common::peer_python(
+        args.iter().any(|a| a == "--ours-only"),
+        "torch, sklearn, gensim, msgpack",
+        "PyTorch",
+    );
     let train = Dataset::kaggle(data_file("train_data.txt")?)?;
     let test = Dataset::kaggle(data_file("test_data_solution.txt")?)?;
     let work = std::env::temp_dir().join(format!("genre-ffnn-bench-{}", std::process::id()));

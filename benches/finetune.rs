@@ -61,13 +61,7 @@ fn main() -> Result<()> {
         fc.train.lr.to_string(),
         fc.train.seed.to_string(),
     );
-    let py = match common::torch_python("torch, sklearn, transformers") {
-        Ok(p) => Some(p),
-        Err(e) => {
-            eprintln!("no PyTorch peer: {e}");
-            None
-        }
-    };
+    let py = common::peer_python(false, "torch, sklearn, transformers", "PyTorch");
     let train = Dataset::kaggle(data_file("train_data.txt")?)?;
     let test = Dataset::kaggle(data_file("test_data_solution.txt")?)?;
     let work = std::env::temp_dir().join(format!("genre-finetune-bench-{}", std::process::id()));

@@ -204,13 +204,11 @@ fn main() -> Result<()> {
         (false, false) => (true, true),
         q => q,
     };
-    let py = match common::torch_python("torch, sklearn, sentence_transformers") {
-        Ok(p) => Some(p),
-        Err(e) => {
-            eprintln!("no sentence-transformers peer: {e}");
-            None
-        }
-    };
+    let py = common::peer_python(
+        false,
+        "torch, sklearn, sentence_transformers",
+        "sentence-transformers",
+    );
     let train = Dataset::kaggle(data_file("train_data.txt")?)?;
     let test = Dataset::kaggle(data_file("test_data_solution.txt")?)?;
     let work = std::env::temp_dir().join(format!("genre-minilm-bench-{}", std::process::id()));

@@ -39,16 +39,6 @@ const PIPES: &[&str] = &[
     "random-bigru",
 ];
 
-fn write_tokens(docs: &[Vec<String>], ds: &Dataset, path: &Path) -> Result<()> {
-    let mut f =
-        std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?);
-    for (t, g) in docs.iter().zip(ds.genres()) {
-        let line = json!({"tokens": t, "genre": g.unwrap_or_default()});
-        writeln!(f, "{line}").map_err(|e| Error::io(path, e))?;
-    }
-    f.flush().map_err(|e| Error::io(path, e))
-}
-
 /// Fits `name` with `set`; returns our numbers and writes the peer's inputs into `dir`
 /// (tokens of the internal training / validation parts and of `test`, and the vectors of the
 /// vocabulary when the pipeline starts from word vectors).
@@ -92,9 +82,9 @@ fn ours(
     ];
     let ttr = wv.tokens(&inner.train);
     let tokens: usize = ttr.iter().map(|d| d.len().min(rc.max_len)).sum();
-    write_tokens(&ttr, &inner.train, &paths[0])?;
-    write_tokens(&wv.tokens(&inner.val), &inner.val, &paths[1])?;
-    write_tokens(&wv.tokens(test), test, &paths[2])?;
+    common::write_labelled(&paths[0], "tokens", &ttr, &inner.train)?;
+    common::write_labelled(&paths[1], "tokens", &wv.tokens(&inner.val), &inner.val)?;
+    common::write_labelled(&paths[2], "tokens", &wv.tokens(test), test)?;
     let vectors = if name.starts_with("random") {
         None
     } else {
@@ -181,17 +171,11 @@ fn main() -> Result<()> {
         q => q,
     };
     // `--ours-only`: no peer.
-    let py = if args.iter().any(|a| a == "--ours-only") {
-        None
-    } else {
-        match common::torch_python("torch, sklearn") {
-            Ok(p) => Some(p),
-            Err(e) => {
-                eprintln!("no PyTorch peer: {e}");
-                None
-            }
-        }
-    };
+    let py = common::peer_python(
+        args.iter().any(|a| a == "--ours-only"),
+        "torch, sklearn",
+        "PyTorch",
+    );
     let train = Dataset::kaggle(data_file("train_data.txt")?)?;
     let test = Dataset::kaggle(data_file("test_data_solution.txt")?)?;
     let work = std::env::temp_dir().join(format!("genre-rnn-bench-{}", std::process::id()));

@@ -70,13 +70,9 @@ fn main() -> Result<()> {
     let (fv, fs) = FastTextConfig::default()
         .word2vec(w2v.clone())
         .train_with_stats(&docs)?;
-    let peer = match common::torch_python("gensim") {
-        Ok(py) => run_peer(&py, &corpus),
-        Err(e) => {
-            eprintln!("no gensim peer: {e}");
-            Vec::new()
-        }
-    };
+    let peer = common::peer_python(false, "gensim", "gensim")
+        .map(|py| run_peer(&py, &corpus))
+        .unwrap_or_default();
     let _ = std::fs::remove_dir_all(&work);
     println!(
         "\nWord2Vec / FastText training vs gensim 4.4.0: {FULL_ROWS}-row resample of the real \

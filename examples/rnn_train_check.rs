@@ -17,7 +17,9 @@
 //! $GENRE_NLP_TOOLS/torch-venv/bin/python benches/peers/torch_rnn_train_check.py /tmp/rnn_train
 //! ```
 
-use std::io::Write;
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use std::path::Path;
 
 use candle_core::Device;
@@ -33,19 +35,6 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-fn write_jsonl(path: &Path, docs: &[Vec<String>], ds: &Dataset) -> Res<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    for (t, g) in docs.iter().zip(ds.genres()) {
-        writeln!(
-            f,
-            "{}",
-            json!({"tokens": t, "genre": g.unwrap_or_default()})
-        )?;
-    }
-    f.flush()?;
-    Ok(())
-}
 
 /// Steps compared one by one.
 const CHECK_STEPS: usize = 60;
@@ -184,12 +173,9 @@ fn main() -> Res<()> {
     let inner = cfg.inner_split(&train)?;
     let labels = Labels::from_dataset(&train)?;
     let ytr = labels.encode(&inner.train)?;
-    write_jsonl(
-        &out.join("train.jsonl"),
-        &wv.tokens(&inner.train),
-        &inner.train,
-    )?;
-    write_jsonl(&out.join("val.jsonl"), &wv.tokens(&inner.val), &inner.val)?;
+    for (file, part) in [("train.jsonl", &inner.train), ("val.jsonl", &inner.val)] {
+        common::write_labelled(&out.join(file), "tokens", &wv.tokens(part), part)?;
+    }
     // The start: the same vocabulary, vectors and seed give the same untrained network.
     let init = rc.build(
         rnn.vocab().clone(),

@@ -71,11 +71,40 @@ pub fn pick_list(
     })
 }
 
+/// Writes one JSON line per row of `ds` for the peers: `{key: items[i], "genre": genre}` (the
+/// genre empty when the row has none).
+pub fn write_labelled<T: serde::Serialize>(
+    path: &Path,
+    key: &str,
+    items: &[T],
+    ds: &genre_nlp::data::Dataset,
+) -> genre_nlp::Result<()> {
+    use std::io::Write;
+    let io = |e| genre_nlp::Error::io(path, e);
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    for (t, g) in items.iter().zip(ds.genres()) {
+        writeln!(f, "{}", json!({key: t, "genre": g.unwrap_or_default()})).map_err(io)?;
+    }
+    f.flush().map_err(io)
+}
+
 /// `$GENRE_NLP_TOOLS`, or `.tools` (the scripts' default).
 pub fn tools_dir() -> PathBuf {
     std::env::var_os("GENRE_NLP_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(".tools"))
+}
+
+/// The peer's Python ([`torch_python`] with `imports`), or `None` — when `ours_only` (the
+/// benches' `--ours-only`) or when the venv cannot be made ready, which is said on stderr
+/// naming the `what` peer — so that our side runs either way.
+pub fn peer_python(ours_only: bool, imports: &str, what: &str) -> Option<PathBuf> {
+    if ours_only {
+        return None;
+    }
+    torch_python(imports)
+        .map_err(|e| eprintln!("no {what} peer: {e}"))
+        .ok()
 }
 
 /// The Python of `$GENRE_NLP_TOOLS/torch-venv` once `import {imports}` works there, installing
