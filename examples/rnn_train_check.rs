@@ -27,9 +27,8 @@ use genre_nlp::data::data_file;
 use genre_nlp::models::rnn::{RnnModel, Sequences};
 use genre_nlp::models::{FittedModel, FittedRepresentation};
 use genre_nlp::prelude::*;
-use genre_nlp::train::trainer::epoch_rng;
+use genre_nlp::train::trainer::{epoch_order, schedule_steps};
 use genre_nlp::train::{lr_at, AdamW, Ctx, Loss, Network, TrainConfig};
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -104,8 +103,7 @@ fn first_steps(
         Some(tc.class_weight.weights(ytr, k)?),
         k,
     )?;
-    let total = batches[0].len() * tc.epochs;
-    let warmup = (tc.warmup * total as f64).round() as usize;
+    let (total, warmup) = schedule_steps(tc, ytr.len());
     let mut opt = AdamW::new(tc.betas, tc.eps, tc.weight_decay);
     let mut out = Vec::new();
     let mut ctx = Ctx::train(ChaCha8Rng::seed_from_u64(0)).with_grad_sink();
@@ -187,10 +185,8 @@ fn main() -> Res<()> {
     let n = ytr.len();
     let batches: Vec<Vec<Vec<usize>>> = (0..epochs)
         .map(|e| {
-            let mut rng = epoch_rng(rc.train.seed, e);
-            let mut order: Vec<usize> = (0..n).collect();
-            order.shuffle(&mut rng);
-            order
+            epoch_order(rc.train.seed, e, n)
+                .0
                 .chunks(rc.train.batch_size)
                 .map(<[usize]>::to_vec)
                 .collect()

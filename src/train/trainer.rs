@@ -104,6 +104,22 @@ pub fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     rng
 }
 
+/// The order in which [`fit`] visits `n` training rows in 0-based `epoch`, and the generator
+/// as the shuffle left it (the epoch's dropout masks come from it).
+pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> (Vec<usize>, ChaCha8Rng) {
+    let mut rng = epoch_rng(seed, epoch);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rng);
+    (order, rng)
+}
+
+/// The optimiser steps of a whole run of `cfg` over `n` training rows and how many of them
+/// warm up (the schedule [`fit`] gives [`lr_at`]).
+pub fn schedule_steps(cfg: &TrainConfig, n: usize) -> (usize, usize) {
+    let total = n.div_ceil(cfg.batch_size).div_ceil(cfg.accumulate) * cfg.epochs;
+    (total, (cfg.warmup * total as f64).round() as usize)
+}
+
 /// Logits of every row of `input`, in batches of `batch`, in inference mode, as a row-major
 /// `n_rows × k` vector.
 pub fn predict_logits<N: Network>(
@@ -210,10 +226,7 @@ pub fn fit<N: Network>(
     };
     let loss = Loss::new(cfg.loss, cfg.gamma, cfg.label_smoothing, weights, k)?;
     let params = net.params();
-    let batches_per_epoch = n.div_ceil(cfg.batch_size);
-    let steps_per_epoch = batches_per_epoch.div_ceil(cfg.accumulate);
-    let total_steps = steps_per_epoch * cfg.epochs;
-    let warmup = (cfg.warmup * total_steps as f64).round() as usize;
+    let (total_steps, warmup) = schedule_steps(cfg, n);
     let mut opt = AdamW::new(cfg.betas, cfg.eps, cfg.weight_decay);
     let mut history = History::default();
     let mut best: Option<(usize, f64)> = None;
@@ -267,9 +280,7 @@ pub fn fit<N: Network>(
             break;
         }
         let t0 = Instant::now();
-        let mut rng = epoch_rng(cfg.seed, epoch);
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut rng);
+        let (order, mut rng) = epoch_order(cfg.seed, epoch, n);
         let batches = net.batches(train.input, order, cfg.batch_size, &mut rng);
         let mut ctx = Ctx::train(rng).with_grad_sink();
         let pb = bar(batches.len(), &opts.name, epoch + 1, cfg.epochs, opts.quiet);
