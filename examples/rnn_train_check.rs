@@ -52,10 +52,8 @@ fn step_masks(
         s.embedding_dim,
         s.hidden * if s.bidirectional { 2 } else { 1 },
     );
-    // The packed order `Network::logits` uses: longest first, stable.
     let len = |b: usize| xtr.ids[rows[b]].len().max(1);
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by_key(|&b| std::cmp::Reverse(len(b)));
+    let order = xtr.packed_order(rows);
     let longest = len(order[0]);
     let n_tok: usize = (0..rows.len()).map(len).sum();
     let mut ctx = Ctx::train(rng);

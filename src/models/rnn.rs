@@ -187,6 +187,14 @@ impl Sequences {
         }
     }
 
+    /// Positions in `rows` (a batch of row indices), longest row first (stable): the order
+    /// the network packs the batch in, as PyTorch's `PackedSequence` does.
+    pub fn packed_order(&self, rows: &[usize]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.ids[rows[i]].len()));
+        order
+    }
+
     /// Row indices sorted by length (stable): batches of similar lengths pad little.
     pub fn by_length(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.ids.len()).collect();
@@ -704,8 +712,7 @@ impl Network for RnnModel {
         let (h, d) = (s.hidden, s.dirs());
         // The batch packed longest first (PyTorch's PackedSequence): only real tokens are
         // embedded, projected and scanned. `order[i]` is the batch row at packed row i.
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(input.ids[rows[i]].len()));
+        let order = input.packed_order(rows);
         let lens: Vec<usize> = order
             .iter()
             .map(|&i| input.ids[rows[i]].len().max(1))
