@@ -283,7 +283,7 @@ fn main() -> Result<()> {
     println!(
         "\nGFLOP/s: rows·(4·512·512 + 6·512·27) per dense training epoch over our epoch seconds \
          (validation included, so a lower bound); `cargo run --release --example matmul_probe` \
-         measures the 2 cores' FMA peak (≈ 211–230 GFLOP/s on these Zen 4 cores)."
+         measures the 2 cores' FMA peak (≈ 211–230 GFLOP/s on the Zen 4 machine of earlier stops; run it on yours)."
     );
     Ok(())
 }
