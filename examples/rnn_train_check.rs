@@ -26,6 +26,7 @@ use candle_core::Device;
 use genre_nlp::data::data_file;
 use genre_nlp::models::rnn::{RnnModel, Sequences};
 use genre_nlp::models::{FittedModel, FittedRepresentation};
+use genre_nlp::nn::rnn::Packed;
 use genre_nlp::prelude::*;
 use genre_nlp::train::trainer::{epoch_order, schedule_steps};
 use genre_nlp::train::{lr_at, AdamW, Ctx, Loss, Network, TrainConfig};
@@ -46,23 +47,24 @@ fn step_masks(
     xtr: &Sequences,
     rows: &[usize],
     rng: ChaCha8Rng,
-) -> (Vec<u8>, Vec<u8>) {
+) -> Res<(Vec<u8>, Vec<u8>)> {
     let s = model.shape();
-    let (e, dh) = (
-        s.embedding_dim,
-        s.hidden * if s.bidirectional { 2 } else { 1 },
-    );
-    let len = |b: usize| xtr.ids[rows[b]].len().max(1);
+    let (e, dh) = (s.embedding_dim, s.hidden * s.dirs());
+    // The layout the network packs the batch in (`RnnModel`'s `Network::logits`).
     let order = xtr.packed_order(rows);
-    let longest = len(order[0]);
-    let n_tok: usize = (0..rows.len()).map(len).sum();
+    let lens: Vec<usize> = order
+        .iter()
+        .map(|&b| xtr.ids[rows[b]].len().max(1))
+        .collect();
+    let packed = Packed::from_lengths(&lens)?;
+    let longest = packed.sizes.len();
     let mut ctx = Ctx::train(rng);
-    let me = ctx.dropout_mask(n_tok * e, s.embedding_dropout);
+    let me = ctx.dropout_mask(packed.n * e, s.embedding_dropout);
     let mp = ctx.dropout_mask(rows.len() * dh, s.dropout);
     let mut emb = vec![0u8; rows.len() * longest * e];
     let mut k = 0;
-    for t in 0..longest {
-        for &b in order.iter().filter(|&&b| len(b) > t) {
+    for (t, &size) in packed.sizes.iter().enumerate() {
+        for &b in &order[..size] {
             for j in 0..e {
                 let kept = me.as_ref().is_none_or(|m| m[k * e + j] > 0.0);
                 emb[(b * longest + t) * e + j] = u8::from(kept);
@@ -76,7 +78,7 @@ fn step_masks(
             pool[b * dh + j] = u8::from(mp.as_ref().is_none_or(|m| m[p * dh + j] > 0.0));
         }
     }
-    (emb, pool)
+    Ok((emb, pool))
 }
 
 /// The training loop's first `n` steps from `model`'s start over `batches`, as the loop runs
@@ -108,7 +110,7 @@ fn first_steps(
     for (step, rows) in batches.iter().flatten().take(n).enumerate() {
         let lr = lr_at(tc.lr, step, total, warmup, tc.schedule);
         if let Some(m) = masks.as_deref_mut() {
-            let (emb, pool) = step_masks(model, xtr, rows, ctx.rng().clone());
+            let (emb, pool) = step_masks(model, xtr, rows, ctx.rng().clone())?;
             m.extend(emb);
             m.extend(pool);
         }

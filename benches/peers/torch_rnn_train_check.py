@@ -177,14 +177,14 @@ def main():
             opt.step()
             sched.step()
             tot += loss.item() * len(rows)
+        if masks is not None:
+            continue  # our epochs ran with other masks than the steps handed over
         net.eval()
         with torch.no_grad():
             logits = torch.cat([net(*batch(sva, list(range(s, min(s + 512, len(sva))))))
                                 for s in range(0, len(sva), 512)])
             vloss = loss_fn(logits, torch.from_numpy(yva)).item()
         f1 = f1_score(yva, logits.argmax(1).numpy(), average="macro", zero_division=0)
-        if masks is not None:
-            continue  # our epochs ran with other masks than the steps handed over
         o = meta["ours"][ep] if ep < len(meta["ours"]) else None
         if o is None:
             print(f"{ep + 1:5d}  -      | {tot / n:.4f}  -      | {vloss:.4f}  -      | {f1:.4f}")

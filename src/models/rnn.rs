@@ -495,7 +495,8 @@ pub struct RnnShape {
 }
 
 impl RnnShape {
-    fn dirs(&self) -> usize {
+    /// Directions of the recurrent layer: 2 when bidirectional, else 1.
+    pub fn dirs(&self) -> usize {
         if self.bidirectional {
             2
         } else {
