@@ -34,6 +34,7 @@ pub mod nn;
 pub mod plot;
 pub mod prelude;
 pub mod progress;
+pub mod seed;
 pub mod study;
 pub mod text;
 pub mod track;

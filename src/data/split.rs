@@ -7,7 +7,6 @@ use crate::display::Table;
 use crate::error::{Error, Result};
 use polars::prelude::{Column, DataFrame};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -272,7 +271,7 @@ impl Dataset {
         for (i, &c) in codes.iter().enumerate() {
             by_genre[c].push(i);
         }
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+        let mut rng = crate::seed::rng(cfg.seed, crate::seed::SPLIT);
         let mut sides: [Vec<usize>; 3] = Default::default();
         let mut rare = Vec::new();
         for (g, rows) in by_genre.iter_mut().enumerate() {

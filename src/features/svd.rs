@@ -37,7 +37,7 @@ use linfa_linalg::svd::{SVDInto, SvdSort};
 use linfa_linalg::triangular::{SolveTriangularInplace, UPLO};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -598,7 +598,8 @@ fn transpose_csr(x: &Csr) -> Csr {
 }
 
 /// A `rows × cols` standard Gaussian matrix (Box–Muller on ChaCha8); each block of
-/// [`GAUSS_ROWS`] rows has its own stream, so it is drawn in parallel and reproducibly.
+/// [`GAUSS_ROWS`] rows has its own stream ([`crate::seed::SVD`] + block), so it is drawn in
+/// parallel and reproducibly.
 fn gaussian(rows: usize, cols: usize, seed: u64) -> Dense {
     let mut out = Dense::zeros((rows, cols));
     if rows == 0 || cols == 0 {
@@ -610,8 +611,7 @@ fn gaussian(rows: usize, cols: usize, seed: u64) -> Dense {
     s.par_chunks_mut(cols * GAUSS_ROWS)
         .enumerate()
         .for_each(|(block, chunk)| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(block as u64);
+            let mut rng = crate::seed::rng(seed, crate::seed::SVD + block as u64);
             for pair in chunk.chunks_mut(2) {
                 let (a, b) = box_muller(&mut rng);
                 pair[0] = a;
@@ -704,6 +704,7 @@ fn check_finite(x: &Csr) -> Result<()> {
 mod tests {
 
     use linfa_linalg::svd::SVD;
+    use rand::SeedableRng;
 
     use super::*;
     use crate::features::matrix::csr_from_rows;

@@ -12,8 +12,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -34,11 +32,10 @@ pub const PAD: u32 = 0;
 /// Id of every token outside the vocabulary.
 pub const UNK: u32 = 1;
 
-/// The ChaCha stream [`TokenVocab::embedding_from`] draws from: the network's weights take
-/// stream 0 of the same seed and the training loop's epochs streams 1, 2, …, so the rows of
-/// tokens without a vector must not start where the weights do (they did: the unknown token's
-/// row and the first input weights came from the same uniforms).
-pub const EMBEDDING_INIT_STREAM: u64 = u64::MAX;
+/// The ChaCha stream [`TokenVocab::embedding_from`] draws from ([`crate::seed::EMBEDDING_INIT`]):
+/// not the network weights' ([`crate::seed::RNN_INIT`]) nor the epochs' (the unknown token's
+/// row and the first input weights once came from the same uniforms).
+pub const EMBEDDING_INIT_STREAM: u64 = crate::seed::EMBEDDING_INIT;
 
 /// The tokens the embedding layer knows: ids 0 (padding) and 1 (unknown), then the training
 /// side's tokens, most frequent first.
@@ -149,8 +146,7 @@ impl TokenVocab {
         } else {
             1.0
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(EMBEDDING_INIT_STREAM);
+        let mut rng = crate::seed::rng(seed, EMBEDDING_INIT_STREAM);
         for (i, f) in found.iter().enumerate().skip(1) {
             if !f {
                 for x in &mut out[i * dim..(i + 1) * dim] {
@@ -528,7 +524,8 @@ pub const RNN_VOCAB: &str = "rnn_vocab.json";
 impl RnnModel {
     /// A network of `shape`: the embedding from `init` (`vocab_size × embedding_dim`) or
     /// N(0, 1) (PyTorch's `nn.Embedding`), padding row zero; recurrent weights and biases from
-    /// U(−1/√H, 1/√H) and the output layer from U(−1/√in, 1/√in) (PyTorch's defaults).
+    /// U(−1/√H, 1/√H) and the output layer from U(−1/√in, 1/√in) (PyTorch's defaults), drawn
+    /// from stream [`crate::seed::RNN_INIT`] of `seed`.
     pub fn new(
         shape: RnnShape,
         vocab: TokenVocab,
@@ -550,7 +547,7 @@ impl RnnModel {
             shape.dirs(),
         );
         let g = shape.cell.gates() * h;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut rng = crate::seed::rng(seed, crate::seed::RNN_INIT);
         let mut params = Params::new(device.clone());
         let emb = match init {
             Some(x) if x.len() == v * e => x,
@@ -805,6 +802,8 @@ impl RnnModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
 
     fn docs() -> Vec<Vec<String>> {
         [

@@ -7,8 +7,6 @@
 //! `layers.{i}.norm.weight` / `.bias`.
 
 use candle_core::{DType, Tensor};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -97,10 +95,10 @@ pub struct Ffnn {
 
 impl Ffnn {
     /// Creates the layers in `params`, initialised as PyTorch's `nn.Linear` (uniform ±1/√fan_in)
-    /// from a ChaCha8 generator seeded with `seed`.
+    /// from stream [`crate::seed::FFNN_INIT`] of `seed`.
     pub fn new(params: &mut Params, shape: FfnnShape, seed: u64) -> Result<Self> {
         shape.validate()?;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut rng = crate::seed::rng(seed, crate::seed::FFNN_INIT);
         let mut sizes = vec![shape.input_dim];
         sizes.extend(&shape.hidden);
         sizes.push(shape.n_classes);

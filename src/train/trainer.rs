@@ -10,7 +10,6 @@ use std::time::Instant;
 use candle_core::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::Labels;
@@ -97,11 +96,9 @@ pub struct TrainOutcome {
     pub seconds: f64,
 }
 
-/// The ChaCha8 generator of 0-based `epoch` (stream `epoch + 1` of `seed`).
+/// The ChaCha8 generator of 0-based `epoch` (stream [`crate::seed::EPOCHS`] + `epoch` of `seed`).
 pub fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(epoch as u64 + 1);
-    rng
+    crate::seed::rng(seed, crate::seed::EPOCHS + epoch as u64)
 }
 
 /// The order in which [`fit`] visits `n` training rows in 0-based `epoch`, and the generator
