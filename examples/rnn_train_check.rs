@@ -28,9 +28,7 @@ use genre_nlp::models::rnn::{RnnModel, Sequences};
 use genre_nlp::models::{FittedModel, FittedRepresentation};
 use genre_nlp::nn::rnn::Packed;
 use genre_nlp::prelude::*;
-use genre_nlp::train::trainer::{epoch_order, schedule_steps};
-use genre_nlp::train::{lr_at, AdamW, Ctx, Loss, Network, TrainConfig};
-use rand::SeedableRng;
+use genre_nlp::train::Ctx;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
@@ -81,62 +79,6 @@ fn step_masks(
     Ok((emb, pool))
 }
 
-/// The training loop's first `n` steps from `model`'s start over `batches`, as the loop runs
-/// them (loss, clipping, AdamW, schedule): per step the loss, the learning rate, the global
-/// gradient norm before clipping and each parameter's gradient norm. With `masks`, each
-/// step's dropout masks ([`step_masks`]) are appended to it.
-#[allow(clippy::too_many_arguments)]
-fn first_steps(
-    model: &RnnModel,
-    xtr: &Sequences,
-    ytr: &[usize],
-    batches: &[Vec<Vec<usize>>],
-    tc: &TrainConfig,
-    k: usize,
-    n: usize,
-    mut masks: Option<&mut Vec<u8>>,
-) -> Res<Vec<serde_json::Value>> {
-    let loss = Loss::new(
-        tc.loss,
-        tc.gamma,
-        tc.label_smoothing,
-        Some(tc.class_weight.weights(ytr, k)?),
-        k,
-    )?;
-    let (total, warmup) = schedule_steps(tc, ytr.len());
-    let mut opt = AdamW::new(tc.betas, tc.eps, tc.weight_decay);
-    let mut out = Vec::new();
-    let mut ctx = Ctx::train(ChaCha8Rng::seed_from_u64(0)).with_grad_sink();
-    for (step, rows) in batches.iter().flatten().take(n).enumerate() {
-        let lr = lr_at(tc.lr, step, total, warmup, tc.schedule);
-        if let Some(m) = masks.as_deref_mut() {
-            let (emb, pool) = step_masks(model, xtr, rows, ctx.rng().clone())?;
-            m.extend(emb);
-            m.extend(pool);
-        }
-        let logits = Network::logits(model, xtr, rows, &mut ctx)?;
-        let ys: Vec<usize> = rows.iter().map(|&i| ytr[i]).collect();
-        let l = loss.forward(&logits, &ys)?;
-        let mut g = l.backward()?;
-        ctx.merge_grads(&mut g)?;
-        let mut norms = serde_json::Map::new();
-        for (name, var) in model.params().iter() {
-            if let Some(t) = g.get(var.as_tensor()) {
-                let s = t.sqr()?.sum_all()?.to_scalar::<f32>()?;
-                norms.insert(name.to_string(), json!(f64::from(s).sqrt()));
-            }
-        }
-        let norm = opt.step(model.params(), &g, lr, tc.clip_norm)?;
-        out.push(json!({
-            "loss": l.to_scalar::<f32>()?,
-            "lr": lr,
-            "grad_norm": norm,
-            "grad_norms": norms,
-        }));
-    }
-    Ok(out)
-}
-
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     let out = Path::new(
@@ -183,53 +125,36 @@ fn main() -> Res<()> {
     )?;
     init.params().save(&out.join("init.safetensors"))?;
     let n = ytr.len();
-    let batches: Vec<Vec<Vec<usize>>> = (0..epochs)
-        .map(|e| {
-            epoch_order(rc.train.seed, e, n)
-                .0
-                .chunks(rc.train.batch_size)
-                .map(<[usize]>::to_vec)
-                .collect()
-        })
-        .collect();
+    let batches = common::epoch_batches(rc.train.seed, epochs, n, rc.train.batch_size);
     let xtr = init.vocab().encode(&wv.tokens(&inner.train), rc.max_len);
     let mut masks = Vec::new();
-    let steps = first_steps(
+    let steps = common::replay_steps(
         &init,
-        &xtr,
-        &ytr,
+        (&xtr, &ytr),
         &batches,
         &rc.train,
-        labels.len(),
-        CHECK_STEPS,
-        with_dropout.then_some(&mut masks),
+        (labels.len(), CHECK_STEPS),
+        |rows, rng| {
+            if with_dropout {
+                let (emb, pool) = step_masks(&init, &xtr, rows, rng)?;
+                masks.extend(emb);
+                masks.extend(pool);
+            }
+            Ok(())
+        },
     )?;
-    if with_dropout {
-        std::fs::write(out.join("masks.bin"), &masks)?;
-    }
-    let h = model.history();
-    let meta = json!({
-        "pipeline": name,
-        "seed": seed,
-        "epochs": epochs,
-        "n_classes": labels.len(),
-        "labels": labels.names(),
-        "vocab": rnn.vocab().words(),
-        "shape": rnn.shape(),
-        "train": rc.train,
-        "class_weights": rc.train.class_weight.weights(&ytr, labels.len())?,
-        "batches": batches,
-        "ours_steps": steps,
-        "masks": with_dropout,
-        "ours": h.epochs.iter().map(|e| json!({
-            "epoch": e.epoch,
-            "train_loss": e.train_loss,
-            "val_loss": e.val_loss,
-            "val_macro_f1": e.val_macro_f1,
-            "lr": e.lr,
-        })).collect::<Vec<_>>(),
-    });
-    std::fs::write(out.join("meta.json"), serde_json::to_string(&meta)?)?;
-    println!("wrote {}", out.display());
-    Ok(())
+    common::write_check(
+        out,
+        (name, seed, epochs),
+        &labels,
+        &rc.train,
+        &ytr,
+        &batches,
+        (steps, with_dropout.then_some(masks)),
+        model.history(),
+        json!({
+            "vocab": rnn.vocab().words(),
+            "shape": rnn.shape(),
+        }),
+    )
 }

@@ -143,3 +143,126 @@ pub fn torch_python(imports: &str) -> std::result::Result<PathBuf, String> {
     }
     Ok(py)
 }
+
+/// The training loop's first `n` steps of `net` from its start over `batches` (every epoch's
+/// batches, in order), as `train::fit` runs them (loss, clipping, AdamW, schedule), for the
+/// step-by-step checks against PyTorch (`rnn_train_check`, `ffnn_train_check`): per step the
+/// loss, the learning rate, the global gradient norm before clipping and each parameter's
+/// gradient norm. `before_step(rows, rng)` sees each step's rows and the generator its
+/// dropout masks will be drawn from (to write them for the peer).
+#[allow(clippy::type_complexity)]
+pub fn replay_steps<N: genre_nlp::train::Network>(
+    net: &N,
+    (input, y): (&N::Input, &[usize]),
+    batches: &[Vec<Vec<usize>>],
+    tc: &genre_nlp::train::TrainConfig,
+    (k, n): (usize, usize),
+    mut before_step: impl FnMut(
+        &[usize],
+        rand_chacha::ChaCha8Rng,
+    ) -> std::result::Result<(), Box<dyn std::error::Error>>,
+) -> std::result::Result<Vec<Value>, Box<dyn std::error::Error>> {
+    use genre_nlp::train::trainer::schedule_steps;
+    use genre_nlp::train::{lr_at, AdamW, Ctx, Loss};
+    use rand::SeedableRng;
+    let loss = Loss::new(
+        tc.loss,
+        tc.gamma,
+        tc.label_smoothing,
+        Some(tc.class_weight.weights(y, k)?),
+        k,
+    )?;
+    let (total, warmup) = schedule_steps(tc, y.len());
+    let mut opt = AdamW::new(tc.betas, tc.eps, tc.weight_decay);
+    let mut out = Vec::new();
+    let mut ctx = Ctx::train(rand_chacha::ChaCha8Rng::seed_from_u64(0)).with_grad_sink();
+    for (step, rows) in batches.iter().flatten().take(n).enumerate() {
+        let lr = lr_at(tc.lr, step, total, warmup, tc.schedule);
+        before_step(rows, ctx.rng().clone())?;
+        let logits = net.logits(input, rows, &mut ctx)?;
+        let ys: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
+        let l = loss.forward(&logits, &ys)?;
+        let mut g = l.backward()?;
+        ctx.merge_grads(&mut g)?;
+        let mut norms = serde_json::Map::new();
+        for (name, var) in net.params().iter() {
+            if let Some(t) = g.get(var.as_tensor()) {
+                let s = t.sqr()?.sum_all()?.to_scalar::<f32>()?;
+                norms.insert(name.to_string(), json!(f64::from(s).sqrt()));
+            }
+        }
+        let norm = opt.step(net.params(), &g, lr, tc.clip_norm)?;
+        out.push(json!({
+            "loss": l.to_scalar::<f32>()?,
+            "lr": lr,
+            "grad_norm": norm,
+            "grad_norms": norms,
+        }));
+    }
+    Ok(out)
+}
+
+/// Every epoch's batches as `train::fit` visits them: the epoch's order of `n` rows
+/// (`trainer::epoch_order`) cut into `batch_size` rows.
+pub fn epoch_batches(
+    seed: u64,
+    epochs: usize,
+    n: usize,
+    batch_size: usize,
+) -> Vec<Vec<Vec<usize>>> {
+    (0..epochs)
+        .map(|e| {
+            genre_nlp::train::trainer::epoch_order(seed, e, n)
+                .0
+                .chunks(batch_size)
+                .map(<[usize]>::to_vec)
+                .collect()
+        })
+        .collect()
+}
+
+/// What a step-by-step check writes besides its inputs: `masks.bin` (when it ran with
+/// dropout) and `meta.json` — the run (`pipeline`, `seed`, `epochs`, labels, training options,
+/// class weights, batches), our first steps, our per-epoch numbers from `history`, and the
+/// check's own fields from `extra` (an object).
+#[allow(clippy::too_many_arguments)]
+pub fn write_check(
+    out: &Path,
+    (name, seed, epochs): (&str, u64, usize),
+    labels: &genre_nlp::data::Labels,
+    tc: &genre_nlp::train::TrainConfig,
+    ytr: &[usize],
+    batches: &[Vec<Vec<usize>>],
+    (steps, masks): (Vec<Value>, Option<Vec<u8>>),
+    history: &genre_nlp::train::History,
+    extra: Value,
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    if let Some(m) = &masks {
+        std::fs::write(out.join("masks.bin"), m)?;
+    }
+    let mut meta = json!({
+        "pipeline": name,
+        "seed": seed,
+        "epochs": epochs,
+        "n_classes": labels.len(),
+        "labels": labels.names(),
+        "train": tc,
+        "class_weights": tc.class_weight.weights(ytr, labels.len())?,
+        "batches": batches,
+        "ours_steps": steps,
+        "masks": masks.is_some(),
+        "ours": history.epochs.iter().map(|e| json!({
+            "epoch": e.epoch,
+            "train_loss": e.train_loss,
+            "val_loss": e.val_loss,
+            "val_macro_f1": e.val_macro_f1,
+            "lr": e.lr,
+        })).collect::<Vec<_>>(),
+    });
+    if let (Some(m), Value::Object(x)) = (meta.as_object_mut(), extra) {
+        m.extend(x);
+    }
+    std::fs::write(out.join("meta.json"), serde_json::to_string(&meta)?)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}

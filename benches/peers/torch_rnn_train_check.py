@@ -25,7 +25,6 @@ usage: python torch_rnn_train_check.py DIR [EPOCHS]   (EPOCHS: stop after that m
 
 import json
 import math
-import os
 import sys
 
 import numpy as np
@@ -34,6 +33,8 @@ from safetensors.numpy import load_file
 from sklearn.metrics import f1_score
 
 from torch_rnn import batch, read
+from train_check import (optimiser, perturb, print_epoch, print_epoch_header, print_step,
+                         print_step_header, update)
 
 
 class Net(torch.nn.Module):
@@ -102,26 +103,14 @@ def main():
     ytr, yva = np.array([ids[g] for g in gtr]), np.array([ids[g] for g in gva])
     str_, sva = encode(tr), encode(va)
     net = Net(load_file(f"{d}/init.safetensors"), shape, k)
-    eps = float(os.environ.get("GENRE_CHECK_PERTURB", "0"))
-    if eps > 0:
-        gen = torch.Generator().manual_seed(0)
-        with torch.no_grad():
-            for p in net.parameters():
-                p.mul_(1 + eps * torch.randn(p.shape, generator=gen))
-        print(f"initial weights perturbed by a relative {eps:g}")
+    perturb(net)
     if shape["freeze_embedding"]:
         net.emb.weight.requires_grad_(False)
     params = [p for p in net.parameters() if p.requires_grad]
     loss_fn = torch.nn.CrossEntropyLoss(
         weight=torch.tensor(meta["class_weights"], dtype=torch.float32))
-    opt = torch.optim.AdamW(params, lr=tc["lr"], betas=tuple(tc["betas"]), eps=tc["eps"],
-                            weight_decay=tc["weight_decay"])
-    n, bs, epochs = len(ytr), tc["batch_size"], meta["epochs"]
-    steps = math.ceil(n / bs) * epochs
-    warm = math.floor(tc["warmup"] * steps + 0.5)  # Rust rounds halves away from zero
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: s / max(1, warm) if s < warm else max(0.0, (steps - s) / max(1, steps - warm))
-    )
+    n, epochs = len(ytr), meta["epochs"]
+    opt, sched = optimiser(params, tc, n, epochs)
     clip = tc["clip_norm"]
     names = {"embedding": ["emb.weight"], "head.w": ["out.weight"], "head.b": ["out.bias"]}
     for ours_name, kind in (("rnn.w_ih", "weight_ih"), ("rnn.b_ih", "bias_ih"),
@@ -130,8 +119,7 @@ def main():
     named = dict(net.named_parameters())
     ours_steps = meta.get("ours_steps", [])
     if ours_steps:
-        print("step  loss ours | PyTorch     grad norm ours | PyTorch   largest relative "
-              "difference of a parameter's gradient norm")
+        print_step_header()
     step = 0
     # With our dropout masks (the example's `dropout` mode): only the steps they cover.
     masks = (np.fromfile(f"{d}/masks.bin", dtype=np.uint8) if meta.get("masks") else None)
@@ -147,8 +135,7 @@ def main():
         return (torch.from_numpy(me / (1 - shape["embedding_dropout"])),
                 torch.from_numpy(mp / (1 - shape["dropout"])))
 
-    print(f"{meta['pipeline']} seed {meta['seed']}: per epoch, ours | PyTorch")
-    print("epoch  train loss         val loss           val macro-F1")
+    print_epoch_header(meta)
     for ep in range(int(sys.argv[2]) if len(sys.argv) > 2 else epochs):
         net.train()
         tot = 0.0
@@ -165,17 +152,9 @@ def main():
                 gn = {k: math.sqrt(sum(float(named[p].grad.pow(2).sum()) for p in v
                                        if named[p].grad is not None))
                       for k, v in names.items()}
-                total = math.sqrt(sum(x * x for x in gn.values()))
-                worst = max(gn, key=lambda k: abs(gn[k] - o["grad_norms"].get(k, 0.0))
-                            / max(gn[k], 1e-12))
-                rel = abs(gn[worst] - o["grad_norms"].get(worst, 0.0)) / max(gn[worst], 1e-12)
-                print(f"{step + 1:4d}  {o['loss']:.6f} | {loss.item():.6f}  "
-                      f"{o['grad_norm']:.6f} | {total:.6f}  {worst} {rel:.2e}")
+                print_step(step, o, loss.item(), gn)
             step += 1
-            if clip is not None:
-                torch.nn.utils.clip_grad_norm_(params, clip)
-            opt.step()
-            sched.step()
+            update(params, clip, opt, sched)
             tot += loss.item() * len(rows)
         if masks is not None:
             continue  # our epochs ran with other masks than the steps handed over
@@ -185,12 +164,7 @@ def main():
                                 for s in range(0, len(sva), 512)])
             vloss = loss_fn(logits, torch.from_numpy(yva)).item()
         f1 = f1_score(yva, logits.argmax(1).numpy(), average="macro", zero_division=0)
-        o = meta["ours"][ep] if ep < len(meta["ours"]) else None
-        if o is None:
-            print(f"{ep + 1:5d}  -      | {tot / n:.4f}  -      | {vloss:.4f}  -      | {f1:.4f}")
-        else:
-            print(f"{ep + 1:5d}  {o['train_loss']:.4f} | {tot / n:.4f}  {o['val_loss']:.4f} | "
-                  f"{vloss:.4f}  {o['val_macro_f1']:.4f} | {f1:.4f}")
+        print_epoch(meta, ep, tot / n, vloss, f1)
 
 
 if __name__ == "__main__":
