@@ -32,8 +32,7 @@ from safetensors.numpy import load_file
 from scipy.sparse import csr_matrix
 from sklearn.metrics import f1_score
 
-from train_check import (optimiser, perturb, print_epoch, print_epoch_header, print_step,
-                         print_step_header, update)
+from train_check import optimiser, perturb, run
 
 
 def features(d, name, rows, cols, sparse):
@@ -99,10 +98,6 @@ def main():
     clip = tc["clip_norm"]
     named = {f"layers.{i}.{kind}": getattr(layer, kind)
              for i, layer in enumerate(net.layers) for kind in ("weight", "bias")}
-    ours_steps = meta.get("ours_steps", [])
-    if ours_steps:
-        print_step_header()
-    step = 0
     masks = (np.fromfile(f"{d}/masks.bin", dtype=np.uint8) if meta.get("masks") else None)
     mpos = 0
 
@@ -115,33 +110,18 @@ def main():
             mpos += b * h
         return out
 
-    print_epoch_header(meta)
-    for ep in range(int(sys.argv[2]) if len(sys.argv) > 2 else epochs):
-        net.train()
-        tot = 0.0
-        for rows in meta["batches"][ep]:
-            if masks is not None and step >= len(ours_steps):
-                return
-            opt.zero_grad()
-            m = take_masks(len(rows)) if masks is not None else None
-            loss = loss_fn(net(take(xtr, rows), m), torch.from_numpy(ytr[rows]))
-            loss.backward()
-            if step < len(ours_steps):
-                o = ours_steps[step]
-                gn = {k: float(p.grad.pow(2).sum()) ** 0.5 for k, p in named.items()}
-                print_step(step, o, loss.item(), gn)
-            step += 1
-            update(params, clip, opt, sched)
-            tot += loss.item() * len(rows)
-        if masks is not None:
-            continue  # our epochs ran with other masks than the steps handed over
-        net.eval()
-        with torch.no_grad():
-            logits = net(take(xva, np.arange(xva.shape[0])))
-            vloss = loss_fn(logits, torch.from_numpy(yva)).item()
-        f1 = f1_score(yva, logits.argmax(1).numpy(), average="macro", zero_division=0)
-        print_epoch(meta, ep, tot / n, vloss, f1)
+    def step_loss(rows):
+        m = take_masks(len(rows)) if masks is not None else None
+        return loss_fn(net(take(xtr, rows), m), torch.from_numpy(ytr[rows]))
 
+    def validate():
+        logits = net(take(xva, np.arange(xva.shape[0])))
+        vloss = loss_fn(logits, torch.from_numpy(yva)).item()
+        return vloss, f1_score(yva, logits.argmax(1).numpy(), average="macro", zero_division=0)
+
+    run(meta, net, (params, clip, opt, sched), step_loss,
+        lambda: {k: float(p.grad.pow(2).sum()) ** 0.5 for k, p in named.items()},
+        validate, masks is not None, n)
 
 if __name__ == "__main__":
     main()

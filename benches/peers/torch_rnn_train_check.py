@@ -33,8 +33,7 @@ from safetensors.numpy import load_file
 from sklearn.metrics import f1_score
 
 from torch_rnn import batch, read
-from train_check import (optimiser, perturb, print_epoch, print_epoch_header, print_step,
-                         print_step_header, update)
+from train_check import optimiser, perturb, run
 
 
 class Net(torch.nn.Module):
@@ -117,10 +116,6 @@ def main():
                             ("rnn.w_hh", "weight_hh"), ("rnn.b_hh", "bias_hh")):
         names[ours_name] = [f"rnn.{kind}_l0{sfx}" for sfx in ("", "_reverse")]
     named = dict(net.named_parameters())
-    ours_steps = meta.get("ours_steps", [])
-    if ours_steps:
-        print_step_header()
-    step = 0
     # With our dropout masks (the example's `dropout` mode): only the steps they cover.
     masks = (np.fromfile(f"{d}/masks.bin", dtype=np.uint8) if meta.get("masks") else None)
     mpos, e = 0, net.emb.weight.shape[1]
@@ -135,37 +130,24 @@ def main():
         return (torch.from_numpy(me / (1 - shape["embedding_dropout"])),
                 torch.from_numpy(mp / (1 - shape["dropout"])))
 
-    print_epoch_header(meta)
-    for ep in range(int(sys.argv[2]) if len(sys.argv) > 2 else epochs):
-        net.train()
-        tot = 0.0
-        for rows in meta["batches"][ep]:
-            if masks is not None and step >= len(ours_steps):
-                return
-            opt.zero_grad()
-            ids, lens = batch(str_, rows)
-            m = take_masks(rows, ids.shape[1]) if masks is not None else None
-            loss = loss_fn(net(ids, lens, m), torch.from_numpy(ytr[rows]))
-            loss.backward()
-            if step < len(ours_steps):
-                o = ours_steps[step]
-                gn = {k: math.sqrt(sum(float(named[p].grad.pow(2).sum()) for p in v
-                                       if named[p].grad is not None))
-                      for k, v in names.items()}
-                print_step(step, o, loss.item(), gn)
-            step += 1
-            update(params, clip, opt, sched)
-            tot += loss.item() * len(rows)
-        if masks is not None:
-            continue  # our epochs ran with other masks than the steps handed over
-        net.eval()
-        with torch.no_grad():
-            logits = torch.cat([net(*batch(sva, list(range(s, min(s + 512, len(sva))))))
-                                for s in range(0, len(sva), 512)])
-            vloss = loss_fn(logits, torch.from_numpy(yva)).item()
-        f1 = f1_score(yva, logits.argmax(1).numpy(), average="macro", zero_division=0)
-        print_epoch(meta, ep, tot / n, vloss, f1)
+    def step_loss(rows):
+        ids, lens = batch(str_, rows)
+        m = take_masks(rows, ids.shape[1]) if masks is not None else None
+        return loss_fn(net(ids, lens, m), torch.from_numpy(ytr[rows]))
 
+    def grad_norms():
+        return {k: math.sqrt(sum(float(named[p].grad.pow(2).sum()) for p in v
+                                 if named[p].grad is not None))
+                for k, v in names.items()}
+
+    def validate():
+        logits = torch.cat([net(*batch(sva, list(range(s, min(s + 512, len(sva))))))
+                            for s in range(0, len(sva), 512)])
+        vloss = loss_fn(logits, torch.from_numpy(yva)).item()
+        return vloss, f1_score(yva, logits.argmax(1).numpy(), average="macro", zero_division=0)
+
+    run(meta, net, (params, clip, opt, sched), step_loss, grad_norms, validate,
+        masks is not None, n)
 
 if __name__ == "__main__":
     main()

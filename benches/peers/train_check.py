@@ -1,10 +1,12 @@
 """What the step-by-step training checks share (`torch_rnn_train_check.py`,
 `torch_ffnn_train_check.py`): the optional perturbation of the start, the optimiser and
-schedule as ours (AdamW, warm-up then linear decay, the warm-up rounded as Rust rounds), and
-the lines that print our numbers beside PyTorch's."""
+schedule as ours (AdamW, warm-up then linear decay, the warm-up rounded as Rust rounds), the
+training loop over our batches (`run`) and the lines that print our numbers beside
+PyTorch's."""
 
 import math
 import os
+import sys
 
 import torch
 
@@ -68,3 +70,37 @@ def print_epoch(meta, ep, train_loss, vloss, f1):
     else:
         print(f"{ep + 1:5d}  {o['train_loss']:.4f} | {train_loss:.4f}  {o['val_loss']:.4f} | "
               f"{vloss:.4f}  {o['val_macro_f1']:.4f} | {f1:.4f}")
+
+
+def run(meta, net, opt_state, step_loss, grad_norms, validate, masked, n):
+    """The check's training: `meta`'s batches epoch by epoch (EPOCHS from argv[2] if given).
+    Per step `step_loss(rows)` (the batch's loss, with our masks of the step when `masked`),
+    our first steps printed beside PyTorch's (`grad_norms()`: per our parameter name), then
+    the optimiser step; per epoch `validate()` -> (validation loss, macro-F1) beside ours.
+    With our masks it stops after the steps they cover. `opt_state` = (params, clip, opt,
+    sched); `n` training rows."""
+    ours_steps = meta.get("ours_steps", [])
+    if ours_steps:
+        print_step_header()
+    print_epoch_header(meta)
+    step = 0
+    for ep in range(int(sys.argv[2]) if len(sys.argv) > 2 else meta["epochs"]):
+        net.train()
+        tot = 0.0
+        for rows in meta["batches"][ep]:
+            if masked and step >= len(ours_steps):
+                return
+            opt_state[2].zero_grad()
+            loss = step_loss(rows)
+            loss.backward()
+            if step < len(ours_steps):
+                print_step(step, ours_steps[step], loss.item(), grad_norms())
+            step += 1
+            update(*opt_state)
+            tot += loss.item() * len(rows)
+        if masked:
+            continue  # our epochs ran with other masks than the steps handed over
+        net.eval()
+        with torch.no_grad():
+            vloss, f1 = validate()
+        print_epoch(meta, ep, tot / n, vloss, f1)
