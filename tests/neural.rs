@@ -610,3 +610,52 @@ fn accumulating_two_batches_equals_one_batch_of_both() {
     let e = TrainConfig::default().accumulate(0).validate().unwrap_err();
     assert!(e.to_string().contains("accumulate"), "{e}");
 }
+
+#[test]
+fn validation_loss_is_the_weighted_loss_of_all_rows_whatever_the_eval_batch() {
+    // Uneven class weights: a chunk's weighted mean is over its own weight sum, so averaging
+    // the chunks' means by their row counts (as the loop did) depends on the chunking.
+    let p = problem();
+    let base = TrainConfig::default().epochs(2).patience(0).class_weight(
+        genre_nlp::train::ClassWeight::Custom(vec![0.2, 1.0, 3.0, 0.5]),
+    );
+    let val_losses = |eval_batch: usize| -> Vec<f64> {
+        let mut cfg = base.clone();
+        cfg.eval_batch_size = eval_batch;
+        let (_, out) = run(&p, &cfg, quiet());
+        out.history.epochs.iter().map(|e| e.val_loss).collect()
+    };
+    let one = val_losses(1000);
+    // The same loss computed here over all validation rows at once, on the weights kept (the
+    // best epoch's).
+    let mut cfg = base.clone();
+    cfg.eval_batch_size = 5;
+    let (net, out) = run(&p, &cfg, quiet());
+    let best = out.history.best().expect("a best epoch").val_loss;
+    let loss = Loss::new(
+        genre_nlp::train::LossKind::CrossEntropy,
+        0.0,
+        0.0,
+        Some(vec![0.2, 1.0, 3.0, 0.5]),
+        4,
+    )
+    .unwrap();
+    let rows: Vec<usize> = (0..p.yva.len()).collect();
+    let logits = net.logits(&p.xva, &rows, &mut Ctx::eval()).unwrap();
+    let whole = f64::from(
+        loss.forward(&logits, &p.yva)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap(),
+    );
+    assert!((best - whole).abs() < 1e-5, "{best} vs {whole}");
+    for b in [7, 16, 33] {
+        let chunked = val_losses(b);
+        for (a, c) in one.iter().zip(&chunked) {
+            assert!(
+                (a - c).abs() < 1e-5,
+                "eval batch {b}: {chunked:?} vs {one:?}"
+            );
+        }
+    }
+}

@@ -104,6 +104,20 @@ impl Loss {
         self.ops(logits, q, coef)
     }
 
+    /// What a batch of `targets` weighs in a mean over several batches: the sum of its rows'
+    /// class weights (the denominator of its weighted mean), or its row count without weights.
+    /// `Σ loss_b · weight_b / Σ weight_b` over the batches is then the loss of all their rows
+    /// as one batch, whatever the batch size.
+    pub fn batch_weight(&self, targets: &[usize]) -> f64 {
+        match &self.weights {
+            None => targets.len() as f64,
+            Some(w) => targets
+                .iter()
+                .map(|&y| f64::from(w.get(y).copied().unwrap_or(0.0)))
+                .sum(),
+        }
+    }
+
     /// [`Loss::forward`] from plain candle ops only (every device; the fused op's reference).
     pub fn forward_ops(&self, logits: &Tensor, targets: &[usize]) -> candle_core::Result<Tensor> {
         let (q, coef) = self.targets(logits, targets)?;

@@ -159,11 +159,15 @@ fn validate<N: Network>(
     let rows: Vec<usize> = (0..n).collect();
     let mut ctx = Ctx::eval();
     let mut pred = Vec::with_capacity(n);
-    let mut total = 0.0f64;
+    // The loss of all rows as one batch: each chunk's mean weighted by its rows' class
+    // weights (with class weights, a chunk's mean is over its own weight sum).
+    let (mut total, mut weight) = (0.0f64, 0.0f64);
     for chunk in rows.chunks(batch.max(1)) {
         let logits = net.logits(data.input, chunk, &mut ctx)?;
         let ys: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
-        total += f64::from(scalar(&loss.forward(&logits, &ys)?)?) * chunk.len() as f64;
+        let w = loss.batch_weight(&ys);
+        total += f64::from(scalar(&loss.forward(&logits, &ys)?)?) * w;
+        weight += w;
         let (_, k) = logits.dims2()?;
         let v = logits
             .to_device(&Device::Cpu)?
@@ -173,7 +177,7 @@ fn validate<N: Network>(
     }
     let report = ClassificationReport::new(data.labels, &pred, labels)?;
     Ok((
-        total / n.max(1) as f64,
+        if weight > 0.0 { total / weight } else { 0.0 },
         report.accuracy(),
         report.macro_f1(),
     ))
