@@ -145,8 +145,9 @@ pub fn torch_python(imports: &str) -> std::result::Result<PathBuf, String> {
 }
 
 /// The training loop's first `n` steps of `net` from its start over `batches` (every epoch's
-/// batches, in order), as `train::fit` runs them (loss, clipping, AdamW, schedule), for the
-/// step-by-step checks against PyTorch (`rnn_train_check`, `ffnn_train_check`): per step the
+/// batches, in order), as `train::fit` runs them (loss, clipping, AdamW with the network's
+/// parameter groups, schedule), for the step-by-step checks against PyTorch
+/// (`rnn_train_check`, `ffnn_train_check`, `finetune_train_check`): per step the
 /// loss, the learning rate, the global gradient norm before clipping and each parameter's
 /// gradient norm. `before_step(rows, rng)` sees each step's rows and the generator its
 /// dropout masks will be drawn from (to write them for the peer).
@@ -191,7 +192,9 @@ pub fn replay_steps<N: genre_nlp::train::Network>(
                 norms.insert(name.to_string(), json!(f64::from(s).sqrt()));
             }
         }
-        let norm = opt.step(net.params(), &g, lr, tc.clip_norm)?;
+        let norm = opt.step_groups(net.params(), &g, lr, tc.clip_norm, &|name| {
+            net.param_group(name)
+        })?;
         out.push(json!({
             "loss": l.to_scalar::<f32>()?,
             "lr": lr,
