@@ -9,7 +9,8 @@
 //! optimiser, schedule, clipping, class weights, batch size, length grouping and early
 //! stopping. It runs in `$GENRE_NLP_TOOLS/torch-venv` (see benches/ffnn.rs).
 //!
-//! cargo bench --bench finetune [-- --epochs N] [--seed S]   (defaults: the pipeline's, 6 and 42)
+//! cargo bench --bench finetune [-- --epochs N] [--seed S] [--ours-only]   (defaults: the
+//! pipeline's, 6 and 42)
 
 #[path = "common/mod.rs"]
 mod common;
@@ -61,7 +62,10 @@ fn main() -> Result<()> {
         fc.train.lr.to_string(),
         fc.train.seed.to_string(),
     );
-    let py = common::peer_python(false, "torch, sklearn, transformers", "PyTorch");
+    // `--ours-only`: no peer (its runs are deterministic per seed, so a rerun of ours after a
+    // change of our side compares with the peer's earlier run of the seed).
+    let ours_only = args.iter().any(|a| a == "--ours-only");
+    let py = common::peer_python(ours_only, "torch, sklearn, transformers", "PyTorch");
     let train = Dataset::kaggle(data_file("train_data.txt")?)?;
     let test = Dataset::kaggle(data_file("test_data_solution.txt")?)?;
     let work = std::env::temp_dir().join(format!("genre-finetune-bench-{}", std::process::id()));
