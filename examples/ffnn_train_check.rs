@@ -136,7 +136,7 @@ fn main() -> Res<()> {
     // The start: the same shape and seed give the same untrained network.
     let init = fc.build(d, labels.len(), &Device::Cpu)?;
     init.params().save(&out.join("init.safetensors"))?;
-    let batches = common::epoch_batches(fc.train.seed, epochs, ntr, fc.train.batch_size);
+    let batches = common::epoch_batches(&init, &xtr, &fc.train, epochs, ntr);
     let mut masks = Vec::new();
     let steps = common::replay_steps(
         &init,

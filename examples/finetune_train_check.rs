@@ -31,8 +31,6 @@ use genre_nlp::data::data_file;
 use genre_nlp::models::finetune::FinetuneModel;
 use genre_nlp::models::FittedRepresentation;
 use genre_nlp::prelude::*;
-use genre_nlp::train::trainer::epoch_order;
-use genre_nlp::train::Network;
 use serde_json::{json, Value};
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -111,12 +109,7 @@ fn main() -> Res<()> {
         .collect();
     candle_core::safetensors::save(&head, out.join("init.safetensors"))?;
     // Every epoch's batches as the loop draws them: the epoch's order, grouped by length.
-    let batches: Vec<Vec<Vec<usize>>> = (0..epochs)
-        .map(|e| {
-            let (order, mut rng) = epoch_order(fc.train.seed, e, xtr.len());
-            init.batches(&xtr[..], order, fc.train.batch_size, &mut rng)
-        })
-        .collect();
+    let batches = common::epoch_batches(&init, &xtr[..], &fc.train, epochs, xtr.len());
     eprintln!("ours: the first {check_steps} steps one by one ...");
     let steps = common::replay_steps(
         &init,

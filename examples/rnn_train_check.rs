@@ -125,8 +125,8 @@ fn main() -> Res<()> {
     )?;
     init.params().save(&out.join("init.safetensors"))?;
     let n = ytr.len();
-    let batches = common::epoch_batches(rc.train.seed, epochs, n, rc.train.batch_size);
     let xtr = init.vocab().encode(&wv.tokens(&inner.train), rc.max_len);
+    let batches = common::epoch_batches(&init, &xtr, &rc.train, epochs, n);
     let mut masks = Vec::new();
     let steps = common::replay_steps(
         &init,

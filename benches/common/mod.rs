@@ -205,21 +205,20 @@ pub fn replay_steps<N: genre_nlp::train::Network>(
     Ok(out)
 }
 
-/// Every epoch's batches as `train::fit` visits them: the epoch's order of `n` rows
-/// (`trainer::epoch_order`) cut into `batch_size` rows.
-pub fn epoch_batches(
-    seed: u64,
+/// Every epoch's batches as `train::fit` visits them: the epoch's order of the `n` rows of
+/// `input` (`trainer::epoch_order` of `tc.seed`) split by `net`'s own `Network::batches`
+/// (consecutive chunks of `tc.batch_size`, or grouped by length for the fine-tuned encoder).
+pub fn epoch_batches<N: genre_nlp::train::Network>(
+    net: &N,
+    input: &N::Input,
+    tc: &genre_nlp::train::TrainConfig,
     epochs: usize,
     n: usize,
-    batch_size: usize,
 ) -> Vec<Vec<Vec<usize>>> {
     (0..epochs)
         .map(|e| {
-            genre_nlp::train::trainer::epoch_order(seed, e, n)
-                .0
-                .chunks(batch_size)
-                .map(<[usize]>::to_vec)
-                .collect()
+            let (order, mut rng) = genre_nlp::train::trainer::epoch_order(tc.seed, e, n);
+            net.batches(input, order, tc.batch_size, &mut rng)
         })
         .collect()
 }

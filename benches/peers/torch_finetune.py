@@ -80,16 +80,33 @@ def length_grouped(order, lens, batch, rng):
 
 
 @torch.no_grad()
-def predict(model, ids, batch=64):
+def logits(model, ids, batch=64):
+    """The model's logits of every row of `ids` (in eval mode, in batches of rows of similar
+    length), in input order."""
     model.eval()
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    pred = [0] * len(ids)
+    out = None
     for s in range(0, len(order), batch):
         rows = order[s : s + batch]
         x, m = pad([ids[r] for r in rows])
-        for r, p in zip(rows, model(x, m).argmax(1).tolist()):
-            pred[r] = p
-    return pred
+        z = model(x, m)
+        if out is None:
+            out = torch.zeros((len(ids), z.shape[1]))
+        out[rows] = z
+    return out
+
+
+def predict(model, ids, batch=64):
+    return logits(model, ids, batch).argmax(1).tolist()
+
+
+def decay_groups(model, weight_decay):
+    """AdamW's parameter groups: `weight_decay` except on biases and LayerNorm weights."""
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if n.endswith("bias") or "LayerNorm" in n else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
 
 
 def main():
@@ -120,11 +137,8 @@ def main():
     weights = np.where(counts > 0, len(ytr) / (k * np.maximum(counts, 1)), 0.0)
     loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
     model = Classifier(a.model, k)
-    decay, no_decay = [], []
-    for n, p in model.named_parameters():
-        (no_decay if n.endswith("bias") or "LayerNorm" in n else decay).append(p)
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        decay_groups(model, 0.01),
         lr=a.lr,
         betas=(0.9, 0.999),
         eps=1e-8,

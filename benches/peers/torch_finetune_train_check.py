@@ -27,7 +27,7 @@ import torch
 from safetensors.torch import load_file
 from sklearn.metrics import f1_score
 
-from torch_finetune import Classifier, pad
+from torch_finetune import Classifier, decay_groups, logits, pad
 from train_check import optimiser, perturb, run
 
 
@@ -52,12 +52,8 @@ def main():
         net.classifier.bias.copy_(head["classifier.bias"])
     perturb(net)
     named = dict(net.named_parameters())
-    decay = [p for n, p in named.items() if not (n.endswith("bias") or "LayerNorm" in n)]
-    no_decay = [p for n, p in named.items() if n.endswith("bias") or "LayerNorm" in n]
-    groups = [{"params": decay, "weight_decay": tc["weight_decay"]},
-              {"params": no_decay, "weight_decay": 0.0}]
     n, epochs = len(ytr), meta["epochs"]
-    opt, sched = optimiser(groups, tc, n, epochs)
+    opt, sched = optimiser(decay_groups(net, tc["weight_decay"]), tc, n, epochs)
     params = list(named.values())
     loss_fn = torch.nn.CrossEntropyLoss(
         weight=torch.tensor(meta["class_weights"], dtype=torch.float32))
@@ -67,14 +63,9 @@ def main():
         return loss_fn(net(x, m), torch.from_numpy(ytr[rows]))
 
     def validate():
-        order = sorted(range(len(xva)), key=lambda i: len(xva[i]))
-        logits = torch.zeros((len(xva), k))
-        for s in range(0, len(order), tc["eval_batch_size"]):
-            rows = order[s:s + tc["eval_batch_size"]]
-            x, m = pad([xva[r] for r in rows])
-            logits[rows] = net(x, m)
-        vloss = loss_fn(logits, torch.from_numpy(yva)).item()
-        pred = logits.argmax(1).numpy()
+        z = logits(net, xva, tc["eval_batch_size"])
+        vloss = loss_fn(z, torch.from_numpy(yva)).item()
+        pred = z.argmax(1).numpy()
         return vloss, f1_score(yva, pred, labels=range(k), average="macro", zero_division=0)
 
     run(meta, net, (params, tc["clip_norm"], opt, sched), step_loss,
