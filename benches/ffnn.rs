@@ -188,6 +188,8 @@ fn main() -> Result<()> {
                     f(&p, "macro_f1"),
                     f(&p, "accuracy")
                 ));
+                // Also now, so that a run cut short keeps the seeds it finished.
+                eprintln!("{}", per_seed[per_seed.len() - 1]);
                 acc[i].0.push(o);
                 acc[i].1.extend(p);
             }

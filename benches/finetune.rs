@@ -91,6 +91,8 @@ fn main() -> Result<()> {
         FittedModel::Finetune(m) => Some(latency_probe(m, wp, &test)?),
         _ => None,
     };
+    // Now, before the peer's half hour, so that a run cut short keeps ours.
+    eprintln!("ours, seed {seed}: {ours}");
 
     // The peer's inputs, cut as the pipeline cut them.
     let inner = cfg.inner_split(&train)?;

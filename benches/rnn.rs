@@ -212,6 +212,8 @@ fn main() -> Result<()> {
                     f(&pv, "accuracy"),
                     f(&pv, "fit_seconds"),
                 ));
+                // Also now, so that a run cut short keeps the seeds it finished.
+                eprintln!("{}", per_seed[per_seed.len() - 1]);
                 o.push(ov);
                 p.extend(pv);
             }
