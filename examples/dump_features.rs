@@ -1,7 +1,11 @@
-//! Writes the dense features one of our `*-svd-ffnn` pipelines feeds its network, for the
-//! internal training part, the internal validation part and the test file, so that the PyTorch
-//! peer can train on exactly our features (`benches/peers/torch_ffnn.py --features DIR`): a
-//! diagnostic of where a quality gap comes from (features or training).
+//! Writes the dense features one of our FFNN pipelines feeds its network (`tfidf-svd`,
+//! `bow-svd`, or a word-vector recipe: `w2v`, `fasttext`, `glove`, `spacy`), for the internal
+//! training part, the internal validation part and the test file, so that the PyTorch peer can
+//! train on exactly our features (`benches/peers/torch_ffnn.py --features DIR`): a diagnostic of
+//! where a quality gap comes from (features or training). Beside each part's features it writes
+//! the peer's row file (`train.jsonl`, …: the classic-view tokens the `ffnn` bench hands the
+//! peer, and the genre), so `benches/peers/torch_ffnn_features_check.py` can also compute the
+//! peer's own features from the same tokens and compare the two matrices.
 //!
 //! ```bash
 //! cargo run --release --example dump_features -- tfidf-svd 42 /tmp/feats
@@ -10,9 +14,16 @@
 use genre_nlp::data::{data_file, Dataset, SplitConfig};
 use genre_nlp::features::{Features, Representation};
 use genre_nlp::models::{PipelineConfig, PipelineFitOptions};
+use genre_nlp::text::{ClassicConfig, ClassicText, TextFields};
 use std::io::Write;
 
-fn write(dir: &std::path::Path, name: &str, x: &Features, ds: &Dataset) -> genre_nlp::Result<()> {
+fn write(
+    dir: &std::path::Path,
+    name: &str,
+    x: &Features,
+    ds: &Dataset,
+    texts: &[String],
+) -> genre_nlp::Result<()> {
     let Features::Dense(x) = x else {
         return Err(genre_nlp::Error::Config("dense features only".into()));
     };
@@ -26,10 +37,11 @@ fn write(dir: &std::path::Path, name: &str, x: &Features, ds: &Dataset) -> genre
     let meta = serde_json::json!({ "rows": x.nrows(), "cols": x.ncols(), "genres": genres });
     std::fs::write(dir.join(format!("{name}.json")), meta.to_string())
         .map_err(|e| genre_nlp::Error::io(dir, e))?;
-    // The peer's row files (genres only: with --features it reads no text).
-    let lines: String = genres
+    // The peer's row file: the tokens the ffnn bench hands it, and the genre.
+    let lines: String = texts
         .iter()
-        .map(|g| format!("{}\n", serde_json::json!({ "text": "", "genre": g })))
+        .zip(&genres)
+        .map(|(t, g)| format!("{}\n", serde_json::json!({ "text": t, "genre": g })))
         .collect();
     std::fs::write(dir.join(format!("{name}.jsonl")), lines)
         .map_err(|e| genre_nlp::Error::io(dir, e))
@@ -56,9 +68,23 @@ fn main() -> genre_nlp::Result<()> {
     // The same internal split as the pipeline's.
     let inner = train.split(SplitConfig::new().ratios(0.9, 0.1, 0.0).seed(seed))?;
     let repr = model.representation();
-    write(&dir, "train", &repr.transform(&inner.train)?, &inner.train)?;
-    write(&dir, "val", &repr.transform(&inner.val)?, &inner.val)?;
-    write(&dir, "test", &repr.transform(&test)?, &test)?;
+    // The peer's tokens, cut as `benches/ffnn.rs` cuts them: the classic view fitted on the
+    // internal training part.
+    let fields = TextFields::TitlePlot;
+    let (view, toks) =
+        ClassicText::fit_transform(&inner.train.neural_text(fields), ClassicConfig::default())?;
+    let joined: Vec<String> = toks.into_iter().map(|d| d.join(" ")).collect();
+    write(
+        &dir,
+        "train",
+        &repr.transform(&inner.train)?,
+        &inner.train,
+        &joined,
+    )?;
+    let val = view.transform_joined(&inner.val.neural_text(fields));
+    write(&dir, "val", &repr.transform(&inner.val)?, &inner.val, &val)?;
+    let te = view.transform_joined(&test.neural_text(fields));
+    write(&dir, "test", &repr.transform(&test)?, &test, &te)?;
     println!("{}", dir.display());
     Ok(())
 }
