@@ -54,19 +54,14 @@ fn write_inputs(train: &Dataset, test: &Dataset, dir: &Path, seed: u64) -> Resul
             .ratios(1.0 - cfg.val_fraction, cfg.val_fraction, 0.0)
             .seed(seed),
     )?;
-    let fields = TextFields::TitlePlot;
-    let (view, toks) =
-        ClassicText::fit_transform(&inner.train.neural_text(fields), ClassicConfig::default())?;
-    let joined: Vec<String> = toks.into_iter().map(|d| d.join(" ")).collect();
+    let [tr, va, te] = common::peer_classic_tokens(&inner.train, &inner.val, test)?;
     let paths = [
         dir.join("train.jsonl"),
         dir.join("val.jsonl"),
         dir.join("test.jsonl"),
     ];
-    common::write_labelled(&paths[0], "text", &joined, &inner.train)?;
-    let val = view.transform_joined(&inner.val.neural_text(fields));
-    common::write_labelled(&paths[1], "text", &val, &inner.val)?;
-    let te = view.transform_joined(&test.neural_text(fields));
+    common::write_labelled(&paths[0], "text", &tr, &inner.train)?;
+    common::write_labelled(&paths[1], "text", &va, &inner.val)?;
     common::write_labelled(&paths[2], "text", &te, test)?;
     Ok(paths)
 }

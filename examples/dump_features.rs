@@ -11,10 +11,12 @@
 //! cargo run --release --example dump_features -- tfidf-svd 42 /tmp/feats
 //! ```
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use genre_nlp::data::{data_file, Dataset, SplitConfig};
 use genre_nlp::features::{Features, Representation};
 use genre_nlp::models::{PipelineConfig, PipelineFitOptions};
-use genre_nlp::text::{ClassicConfig, ClassicText, TextFields};
 use std::io::Write;
 
 fn write(
@@ -38,13 +40,7 @@ fn write(
     std::fs::write(dir.join(format!("{name}.json")), meta.to_string())
         .map_err(|e| genre_nlp::Error::io(dir, e))?;
     // The peer's row file: the tokens the ffnn bench hands it, and the genre.
-    let lines: String = texts
-        .iter()
-        .zip(&genres)
-        .map(|(t, g)| format!("{}\n", serde_json::json!({ "text": t, "genre": g })))
-        .collect();
-    std::fs::write(dir.join(format!("{name}.jsonl")), lines)
-        .map_err(|e| genre_nlp::Error::io(dir, e))
+    common::write_labelled(&dir.join(format!("{name}.jsonl")), "text", texts, ds)
 }
 
 fn main() -> genre_nlp::Result<()> {
@@ -68,22 +64,16 @@ fn main() -> genre_nlp::Result<()> {
     // The same internal split as the pipeline's.
     let inner = train.split(SplitConfig::new().ratios(0.9, 0.1, 0.0).seed(seed))?;
     let repr = model.representation();
-    // The peer's tokens, cut as `benches/ffnn.rs` cuts them: the classic view fitted on the
-    // internal training part.
-    let fields = TextFields::TitlePlot;
-    let (view, toks) =
-        ClassicText::fit_transform(&inner.train.neural_text(fields), ClassicConfig::default())?;
-    let joined: Vec<String> = toks.into_iter().map(|d| d.join(" ")).collect();
+    // The peer's tokens, cut as `benches/ffnn.rs` cuts them.
+    let [tr, va, te] = common::peer_classic_tokens(&inner.train, &inner.val, &test)?;
     write(
         &dir,
         "train",
         &repr.transform(&inner.train)?,
         &inner.train,
-        &joined,
+        &tr,
     )?;
-    let val = view.transform_joined(&inner.val.neural_text(fields));
-    write(&dir, "val", &repr.transform(&inner.val)?, &inner.val, &val)?;
-    let te = view.transform_joined(&test.neural_text(fields));
+    write(&dir, "val", &repr.transform(&inner.val)?, &inner.val, &va)?;
     write(&dir, "test", &repr.transform(&test)?, &test, &te)?;
     println!("{}", dir.display());
     Ok(())

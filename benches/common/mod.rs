@@ -88,6 +88,25 @@ pub fn write_labelled<T: serde::Serialize>(
     f.flush().map_err(io)
 }
 
+/// The tokens the FFNN peer is handed for an internal split and a test file: the classic view
+/// (title + plot) fitted on the training part, each row's tokens joined by spaces, in the order
+/// training, validation, test.
+pub fn peer_classic_tokens(
+    train: &genre_nlp::data::Dataset,
+    val: &genre_nlp::data::Dataset,
+    test: &genre_nlp::data::Dataset,
+) -> genre_nlp::Result<[Vec<String>; 3]> {
+    use genre_nlp::text::{ClassicConfig, ClassicText, TextFields};
+    let fields = TextFields::TitlePlot;
+    let (view, toks) =
+        ClassicText::fit_transform(&train.neural_text(fields), ClassicConfig::default())?;
+    Ok([
+        toks.into_iter().map(|d| d.join(" ")).collect(),
+        view.transform_joined(&val.neural_text(fields)),
+        view.transform_joined(&test.neural_text(fields)),
+    ])
+}
+
 /// `$GENRE_NLP_TOOLS`, or `.tools` (the scripts' default).
 pub fn tools_dir() -> PathBuf {
     std::env::var_os("GENRE_NLP_TOOLS")
