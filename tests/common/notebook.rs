@@ -21,6 +21,26 @@ pub fn root() -> PathBuf {
 /// the `smoke` profile (`GENRE_PROFILE=smoke`): the quick profile's cells and pipelines, trained
 /// for an epoch or two on short inputs, so the notebooks are tested end to end in minutes.
 pub fn execute(notebook: &str, tracking_uri: Option<&str>) -> Value {
+    let (ok, _, executed) = run(notebook, tracking_uri, false);
+    assert!(
+        ok,
+        "{notebook} failed; the cell and its error are printed above"
+    );
+    executed
+}
+
+/// Executes `notebook` expecting a cell to fail: returns what the runner printed to stderr and
+/// the partial executed copy it saves. Panics if every cell ran.
+pub fn execute_failing(notebook: &str) -> (String, Value) {
+    let (ok, stderr, executed) = run(notebook, None, true);
+    assert!(
+        !ok,
+        "{notebook} ran to the end; a failing cell was expected"
+    );
+    (stderr, executed)
+}
+
+fn run(notebook: &str, tracking_uri: Option<&str>, capture: bool) -> (bool, String, Value) {
     let _one = ONE_KERNEL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -47,10 +67,16 @@ pub fn execute(notebook: &str, tracking_uri: Option<&str>) -> Value {
         cmd.env("MLFLOW_TRACKING_URI", uri)
             .env("GENRE_MLFLOW_OUTBOX", out_dir.path().join("outbox"));
     }
-    let status = cmd.status().unwrap();
-    assert!(
-        status.success(),
-        "{notebook} failed; the cell and its error are printed above"
-    );
-    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+    let (ok, stderr) = if capture {
+        let output = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        eprintln!("{stderr}");
+        (output.status.success(), stderr)
+    } else {
+        (cmd.status().unwrap().success(), String::new())
+    };
+    let executed = std::fs::read_to_string(&out)
+        .map(|text| serde_json::from_str(&text).unwrap())
+        .unwrap_or(Value::Null);
+    (ok, stderr, executed)
 }
