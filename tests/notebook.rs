@@ -38,6 +38,20 @@ fn outputs(nb: &Value) -> Vec<(usize, String, String)> {
     v
 }
 
+/// Writes a notebook of code `cells` for the `rust` kernel to `path` and returns it.
+fn write_notebook(path: &Path, cells: &[impl AsRef<str>]) -> std::path::PathBuf {
+    let nb = serde_json::json!({
+        "cells": cells.iter().map(|c| serde_json::json!({
+            "cell_type": "code", "metadata": {}, "source": c.as_ref(), "outputs": [],
+            "execution_count": null
+        })).collect::<Vec<_>>(),
+        "metadata": {"kernelspec": {"name": "rust", "display_name": "Rust", "language": "rust"}},
+        "nbformat": 4, "nbformat_minor": 5
+    });
+    std::fs::write(path, nb.to_string()).unwrap();
+    path.to_path_buf()
+}
+
 /// Every code cell of `notebook` (relative to the crate root) is at most `max` lines.
 fn cells_are_short(notebook: &str, max: usize) {
     let nb: Value =
@@ -365,15 +379,7 @@ fn kernel_patch_shows_values_and_sees_an_edited_path_dependency() {
         "let x: u32 = \"7\".parse()?;\nx".to_string(),
         "Box::new(5u8)".to_string(),
     ];
-    let nb = serde_json::json!({
-        "cells": cells.iter().map(|c| serde_json::json!({
-            "cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": null
-        })).collect::<Vec<_>>(),
-        "metadata": {"kernelspec": {"name": "rust", "display_name": "Rust", "language": "rust"}},
-        "nbformat": 4, "nbformat_minor": 5
-    });
-    let path = dir.path().join("kernel_patch.ipynb");
-    std::fs::write(&path, nb.to_string()).unwrap();
+    let path = write_notebook(&dir.path().join("kernel_patch.ipynb"), &cells);
     let outs = outputs(&execute(path.to_str().unwrap(), None));
     let shown = |cell: usize| -> Vec<(String, String)> {
         outs.iter()
@@ -410,15 +416,7 @@ fn a_question_mark_error_fails_its_own_cell() {
         "let bad: u32 = \"forty-two\".parse()?;\nbad",
         "kept + bad",
     ];
-    let nb = serde_json::json!({
-        "cells": cells.iter().map(|c| serde_json::json!({
-            "cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": null
-        })).collect::<Vec<_>>(),
-        "metadata": {"kernelspec": {"name": "rust", "display_name": "Rust", "language": "rust"}},
-        "nbformat": 4, "nbformat_minor": 5
-    });
-    let path = dir.path().join("question_mark.ipynb");
-    std::fs::write(&path, nb.to_string()).unwrap();
+    let path = write_notebook(&dir.path().join("question_mark.ipynb"), &cells);
     let (stderr, executed) = execute_failing(path.to_str().unwrap());
     assert!(stderr.contains("cell 1 FAILED"), "{stderr}");
     assert!(
